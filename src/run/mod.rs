@@ -1,0 +1,8 @@
+//! The log format: records, the append-only writer and the tailing reader.
+//! docs/FORMAT.md is the normative description.
+
+pub mod record;
+pub mod writer;
+
+pub use record::{parse_line, LineError, LineRecord, Num, Record};
+pub use writer::{RunMeta, RunWriter, META_FILE, METRICS_FILE, SCHEMA_VERSION};
