@@ -2,7 +2,9 @@
 //! docs/FORMAT.md is the normative description.
 
 pub mod record;
+pub mod tail;
 pub mod writer;
 
 pub use record::{parse_line, LineError, LineRecord, Num, Record};
+pub use tail::{PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
 pub use writer::{RunMeta, RunWriter, META_FILE, METRICS_FILE, SCHEMA_VERSION};

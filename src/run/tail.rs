@@ -1,0 +1,446 @@
+//! [`TailReader`]: incremental, crash-tolerant reading of a growing log.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::record::{parse_line, LineRecord};
+
+/// Longest line the reader accepts. A longer one is reported as malformed
+/// and skipped without being buffered.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+const READ_CHUNK: usize = 1 << 20;
+
+/// Why the reader went back to the start of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetReason {
+    /// The file is shorter than what was already read.
+    Truncated {
+        /// Bytes read before.
+        offset: u64,
+        /// Length of the file now.
+        len: u64,
+    },
+    /// The path now names a different file (log rotation, atomic rewrite).
+    Replaced,
+}
+
+impl fmt::Display for ResetReason {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            ResetReason::Truncated { offset, len } => write!(
+                f,
+                "file shrank from {offset} to {len} bytes; read again from the start"
+            ),
+            ResetReason::Replaced => f.write_str("file was replaced; read again from the start"),
+        }
+    }
+}
+
+/// What the reader found.
+#[derive(Debug)]
+pub enum TailItem<'a> {
+    /// A well-formed record and its 1-based line number.
+    Record {
+        /// 1-based line number in the file.
+        line: u64,
+        /// The parsed record, borrowing from the reader's buffers.
+        record: LineRecord<'a>,
+    },
+    /// A line that is not a record; it is skipped.
+    Malformed {
+        /// 1-based line number in the file.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Everything read so far is void: the file is read again from the start.
+    /// Sent before any item of the new content.
+    Reset(ResetReason),
+}
+
+/// Counts of one [`TailReader::poll`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollStats {
+    /// Bytes read from the file.
+    pub bytes: u64,
+    /// Records delivered.
+    pub records: u64,
+    /// Malformed lines delivered.
+    pub malformed: u64,
+    /// Whether the reader started over.
+    pub reset: bool,
+}
+
+/// Identity of a file: device and inode where the platform has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+#[cfg(unix)]
+fn file_id(m: &fs::Metadata) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    Some(FileId(m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &fs::Metadata) -> Option<FileId> {
+    None
+}
+
+/// Reads a JSONL log incrementally from a remembered byte offset.
+///
+/// * A last line without its newline is held back until the newline arrives:
+///   never parsed half, never dropped.
+/// * A file that shrinks, or a path that now names another file, is read
+///   again from the start, announced by [`TailItem::Reset`].
+/// * A malformed line is reported with its line number and skipped.
+/// * A line over [`MAX_LINE_BYTES`] is reported without being buffered.
+#[derive(Debug)]
+pub struct TailReader {
+    path: PathBuf,
+    file: Option<File>,
+    id: Option<FileId>,
+    offset: u64,
+    lines: u64,
+    pending: Vec<u8>,
+    skipping_long_line: bool,
+    chunk: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl TailReader {
+    /// A reader of `path`, positioned at its start. Nothing is opened yet.
+    pub fn new(path: impl Into<PathBuf>) -> TailReader {
+        TailReader {
+            path: path.into(),
+            file: None,
+            id: None,
+            offset: 0,
+            lines: 0,
+            pending: Vec::new(),
+            skipping_long_line: false,
+            chunk: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes consumed so far (including a held partial line).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Complete lines consumed so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Bytes of a partial last line held back, waiting for its newline.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Reads whatever was appended since the last call and hands each item to
+    /// `sink`. Returns an error only when the file cannot be opened or read;
+    /// the reader can be polled again afterwards.
+    pub fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+        let mut stats = PollStats::default();
+        let meta = fs::metadata(&self.path).map_err(|e| self.err(e))?;
+        let id = file_id(&meta);
+        let replaced = self.file.is_some() && id.is_some() && id != self.id;
+        let truncated = !replaced && meta.len() < self.offset;
+        if replaced || truncated {
+            let reason = if replaced {
+                ResetReason::Replaced
+            } else {
+                ResetReason::Truncated {
+                    offset: self.offset,
+                    len: meta.len(),
+                }
+            };
+            self.restart();
+            stats.reset = true;
+            sink(TailItem::Reset(reason));
+        }
+        if self.file.is_none() {
+            let mut file = File::open(&self.path).map_err(|e| self.err(e))?;
+            let opened = file.metadata().map_err(|e| self.err(e))?;
+            self.id = file_id(&opened);
+            file.seek(SeekFrom::Start(self.offset))
+                .map_err(|e| self.err(e))?;
+            self.file = Some(file);
+        }
+        if meta.len() == self.offset && !stats.reset {
+            return Ok(stats);
+        }
+        if self.chunk.len() < READ_CHUNK {
+            self.chunk.resize(READ_CHUNK, 0);
+        }
+        loop {
+            let file = self.file.as_mut().expect("opened above");
+            let n = match file.read(&mut self.chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.err(e)),
+            };
+            self.offset += n as u64;
+            stats.bytes += n as u64;
+            self.consume(n, &mut stats, sink);
+        }
+        Ok(stats)
+    }
+
+    /// Treats a held partial last line as complete: for headless readers of
+    /// a finished run whose last line lacks its newline. A valid record is
+    /// delivered; anything else is reported as malformed ("partial last
+    /// line"). Returns whether there was anything held.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> bool {
+        if self.skipping_long_line {
+            self.skipping_long_line = false;
+            self.lines += 1;
+            sink(TailItem::Malformed {
+                line: self.lines,
+                reason: too_long(),
+            });
+            return true;
+        }
+        if self.pending.is_empty() {
+            return false;
+        }
+        self.lines += 1;
+        let line = self.lines;
+        let mut stats = PollStats::default();
+        let pending = std::mem::take(&mut self.pending);
+        deliver(
+            &pending,
+            line,
+            &mut self.scratch,
+            &mut stats,
+            &mut |item| match item {
+                TailItem::Malformed { line, reason } => sink(TailItem::Malformed {
+                    line,
+                    reason: format!("partial last line without a newline: {reason}"),
+                }),
+                other => sink(other),
+            },
+        );
+        true
+    }
+
+    fn restart(&mut self) {
+        self.file = None;
+        self.id = None;
+        self.offset = 0;
+        self.lines = 0;
+        self.pending.clear();
+        self.skipping_long_line = false;
+    }
+
+    fn err(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+
+    /// Splits the first `n` bytes of the chunk into lines.
+    fn consume(&mut self, n: usize, stats: &mut PollStats, sink: &mut dyn FnMut(TailItem<'_>)) {
+        let TailReader {
+            chunk,
+            pending,
+            scratch,
+            lines,
+            skipping_long_line,
+            ..
+        } = self;
+        let data = &chunk[..n];
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            let piece = &data[start..nl];
+            start = nl + 1;
+            *lines += 1;
+            if *skipping_long_line {
+                *skipping_long_line = false;
+                stats.malformed += 1;
+                sink(TailItem::Malformed {
+                    line: *lines,
+                    reason: too_long(),
+                });
+            } else if pending.is_empty() {
+                deliver(piece, *lines, scratch, stats, sink);
+            } else if pending.len() + piece.len() > MAX_LINE_BYTES {
+                release(pending);
+                stats.malformed += 1;
+                sink(TailItem::Malformed {
+                    line: *lines,
+                    reason: too_long(),
+                });
+            } else {
+                pending.extend_from_slice(piece);
+                deliver(pending, *lines, scratch, stats, sink);
+                release(pending);
+            }
+        }
+        let rest = &data[start..];
+        if *skipping_long_line || rest.is_empty() {
+            return;
+        }
+        if pending.len() + rest.len() > MAX_LINE_BYTES {
+            release(pending);
+            *skipping_long_line = true;
+        } else {
+            pending.extend_from_slice(rest);
+        }
+    }
+}
+
+fn too_long() -> String {
+    format!("line longer than {} MiB", MAX_LINE_BYTES >> 20)
+}
+
+/// Empties the partial-line buffer, giving back memory a huge line took.
+fn release(pending: &mut Vec<u8>) {
+    pending.clear();
+    if pending.capacity() > READ_CHUNK {
+        pending.shrink_to(READ_CHUNK);
+    }
+}
+
+/// Parses one complete line and hands the result to `sink`.
+fn deliver(
+    line: &[u8],
+    line_no: u64,
+    scratch: &mut Vec<u8>,
+    stats: &mut PollStats,
+    sink: &mut dyn FnMut(TailItem<'_>),
+) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    match parse_line(line, scratch) {
+        Ok(record) => {
+            stats.records += 1;
+            sink(TailItem::Record {
+                line: line_no,
+                record,
+            });
+        }
+        Err(e) => {
+            stats.malformed += 1;
+            sink(TailItem::Malformed {
+                line: line_no,
+                reason: e.0,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Rec(u64, i64),
+        Bad(u64),
+        Reset,
+    }
+
+    fn poll(r: &mut TailReader) -> Vec<Seen> {
+        let mut out = Vec::new();
+        r.poll(&mut |item| {
+            out.push(match item {
+                TailItem::Record { line, record } => Seen::Rec(line, record.step),
+                TailItem::Malformed { line, .. } => Seen::Bad(line),
+                TailItem::Reset(_) => Seen::Reset,
+            })
+        })
+        .unwrap();
+        out
+    }
+
+    fn append(path: &Path, bytes: &[u8]) {
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    #[test]
+    fn holds_a_partial_line_until_its_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"{\"step\": 1}\n{\"step\": ");
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r), vec![Seen::Rec(1, 1)]);
+        assert_eq!(r.pending_bytes(), 9);
+        append(&p, b"2}");
+        assert_eq!(poll(&mut r), vec![]);
+        append(&p, b"\nnot json\n");
+        assert_eq!(poll(&mut r), vec![Seen::Rec(2, 2), Seen::Bad(3)]);
+        assert_eq!(r.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn truncation_and_replacement_restart_from_the_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"{\"step\": 1}\n{\"step\": 2}\n");
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r).len(), 2);
+        fs::write(&p, b"{\"step\": 9}\n").unwrap();
+        assert_eq!(poll(&mut r), vec![Seen::Reset, Seen::Rec(1, 9)]);
+        let q = dir.path().join("new.jsonl");
+        fs::write(&q, b"{\"step\": 5}\n{\"step\": 6}\n").unwrap();
+        fs::rename(&q, &p).unwrap();
+        assert_eq!(
+            poll(&mut r),
+            vec![Seen::Reset, Seen::Rec(1, 5), Seen::Rec(2, 6)]
+        );
+    }
+
+    #[test]
+    fn an_over_long_line_is_reported_without_being_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        let mut big = b"{\"step\": 1, \"notes\": [\"".to_vec();
+        big.resize(MAX_LINE_BYTES + 10, b'x');
+        append(&p, &big);
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r), vec![]);
+        assert!(r.pending_bytes() <= READ_CHUNK);
+        append(&p, b"\"]}\n{\"step\": 2}\n");
+        assert_eq!(poll(&mut r), vec![Seen::Bad(1), Seen::Rec(2, 2)]);
+    }
+
+    #[test]
+    fn finish_reads_a_complete_last_line_without_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"\n  \n{\"step\": 1}\r\n{\"step\": 2}");
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r), vec![Seen::Rec(3, 1)]);
+        let mut steps = Vec::new();
+        assert!(r.finish(&mut |i| {
+            if let TailItem::Record { record, .. } = i {
+                steps.push(record.step)
+            }
+        }));
+        assert_eq!(steps, vec![2]);
+    }
+
+    #[test]
+    fn missing_file_is_an_error_naming_it() {
+        let mut r = TailReader::new("/nonexistent/grokscope/m.jsonl");
+        let e = r.poll(&mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/grokscope/m.jsonl"));
+    }
+}
