@@ -4,3 +4,4 @@
 //! [`run::TailReader`] → [`store`] → the dashboard and `summary`.
 
 pub mod run;
+pub mod store;

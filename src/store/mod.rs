@@ -1,0 +1,577 @@
+//! In-memory columnar storage of runs, with a min/max index per series.
+//!
+//! A [`RunStore`] keeps, per record, its step and wall time once; per scalar
+//! metric a [`Series`] of (record number, value) columns and a
+//! [`MinMaxIndex`]; per vector metric the concatenated values. A point costs
+//! 4 bytes (record number) + 8 (value) + ~0.8 (index), plus 16 bytes per
+//! record shared by all of its metrics.
+
+pub mod index;
+
+use std::collections::HashMap;
+use std::ops::{Range, RangeInclusive};
+
+pub use index::{Extent, MinMaxIndex, NonFinite, FANOUT};
+
+use crate::run::LineRecord;
+
+/// Number of a metric within its run.
+pub type MetricId = usize;
+
+/// One scalar metric of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    name: Box<str>,
+    records: Vec<u32>,
+    values: Vec<f64>,
+    index: MinMaxIndex,
+    non_finite: u64,
+}
+
+impl Series {
+    fn new(name: &str) -> Series {
+        Series {
+            name: name.into(),
+            ..Series::default()
+        }
+    }
+
+    fn push(&mut self, record: u32, v: f64) {
+        self.records.push(record);
+        self.values.push(v);
+        self.index.push(v);
+        self.non_finite += u64::from(!v.is_finite());
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.records.capacity() * 4 + self.values.capacity() * 8 + self.index.heap_bytes()
+    }
+}
+
+/// One vector metric of a run (e.g. per-neuron sensitivity).
+#[derive(Debug, Clone, Default)]
+pub struct VectorSeries {
+    name: Box<str>,
+    records: Vec<u32>,
+    starts: Vec<usize>,
+    data: Vec<f64>,
+    max_len: usize,
+}
+
+/// One bucket of a downsampled series: everything a chart column needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Segment the bucket belongs to (buckets never straddle segments).
+    pub segment: usize,
+    /// Series indices covered: `start..end`, never empty.
+    pub start: usize,
+    /// End (exclusive) of the covered indices.
+    pub end: usize,
+    /// Step of the first point.
+    pub first_step: i64,
+    /// Step of the last point.
+    pub last_step: i64,
+    /// Value of the first point (may be non-finite).
+    pub first: f64,
+    /// Value of the last point (may be non-finite).
+    pub last: f64,
+    /// Min/max over finite values and the non-finite flags.
+    pub extent: Extent,
+}
+
+/// Everything known about one run's data.
+#[derive(Debug, Clone, Default)]
+pub struct RunStore {
+    steps: Vec<i64>,
+    times: Vec<f64>,
+    segment_starts: Vec<u32>,
+    metric_ids: HashMap<Box<str>, MetricId>,
+    metrics: Vec<Series>,
+    vector_ids: HashMap<Box<str>, usize>,
+    vectors: Vec<VectorSeries>,
+    notes: Vec<(u32, String)>,
+    /// Metric ids in the order the previous record listed them: records of
+    /// one run almost always repeat it, which saves a hash lookup per value.
+    last_order: Vec<MetricId>,
+}
+
+impl RunStore {
+    /// An empty store.
+    pub fn new() -> RunStore {
+        RunStore::default()
+    }
+
+    /// Number of records.
+    pub fn records(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Number of segments (1 + number of times the step went backwards); 0 when empty.
+    pub fn segment_count(&self) -> usize {
+        if self.steps.is_empty() {
+            0
+        } else {
+            self.segment_starts.len() + 1
+        }
+    }
+
+    /// Record ranges of the segments, in order.
+    pub fn segment_records(&self) -> Vec<Range<usize>> {
+        if self.steps.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::with_capacity(self.segment_starts.len() + 1);
+        let mut start = 0;
+        for &s in &self.segment_starts {
+            out.push(start..s as usize);
+            start = s as usize;
+        }
+        out.push(start..self.steps.len());
+        out
+    }
+
+    /// Step of record `r`.
+    pub fn record_step(&self, r: usize) -> i64 {
+        self.steps[r]
+    }
+
+    /// Wall time of record `r`, if it had one.
+    pub fn record_time(&self, r: usize) -> Option<f64> {
+        let t = self.times[r];
+        (!t.is_nan()).then_some(t)
+    }
+
+    /// Step of the last record.
+    pub fn last_step(&self) -> Option<i64> {
+        self.steps.last().copied()
+    }
+
+    /// Wall time of the newest record that has one.
+    pub fn last_time(&self) -> Option<f64> {
+        self.times.iter().rev().copied().find(|t| !t.is_nan())
+    }
+
+    /// Notes with the record they came with.
+    pub fn notes(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.notes.iter().map(|(r, n)| (*r as usize, n.as_str()))
+    }
+
+    /// Scalar metric names, in order of first appearance.
+    pub fn metric_names(&self) -> impl Iterator<Item = &str> {
+        self.metrics.iter().map(|s| &*s.name)
+    }
+
+    /// Number of scalar metrics.
+    pub fn metric_count(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// The id of a scalar metric.
+    pub fn metric_id(&self, name: &str) -> Option<MetricId> {
+        self.metric_ids.get(name).copied()
+    }
+
+    /// A scalar metric by name.
+    pub fn series(&self, name: &str) -> Option<SeriesView<'_>> {
+        self.metric_id(name).map(|id| self.series_by_id(id))
+    }
+
+    /// A scalar metric by id.
+    pub fn series_by_id(&self, id: MetricId) -> SeriesView<'_> {
+        SeriesView {
+            run: self,
+            s: &self.metrics[id],
+        }
+    }
+
+    /// Vector metric names, in order of first appearance.
+    pub fn vector_names(&self) -> impl Iterator<Item = &str> {
+        self.vectors.iter().map(|v| &*v.name)
+    }
+
+    /// A vector metric by name.
+    pub fn vector(&self, name: &str) -> Option<VectorView<'_>> {
+        self.vector_ids.get(name).map(|&i| VectorView {
+            run: self,
+            v: &self.vectors[i],
+        })
+    }
+
+    /// Bytes of heap the stored data holds (capacity, not just length).
+    pub fn heap_bytes(&self) -> usize {
+        self.steps.capacity() * 8
+            + self.times.capacity() * 8
+            + self.metrics.iter().map(Series::heap_bytes).sum::<usize>()
+            + self
+                .vectors
+                .iter()
+                .map(|v| v.data.capacity() * 8 + v.records.capacity() * 4 + v.starts.capacity() * 8)
+                .sum::<usize>()
+    }
+
+    /// Total number of scalar points.
+    pub fn points(&self) -> usize {
+        self.metrics.iter().map(|s| s.values.len()).sum()
+    }
+
+    /// Forgets all data (the log was truncated or replaced), keeping nothing.
+    pub fn clear(&mut self) {
+        *self = RunStore::default();
+    }
+
+    /// Gives back spare capacity (after a bulk load).
+    pub fn shrink_to_fit(&mut self) {
+        self.steps.shrink_to_fit();
+        self.times.shrink_to_fit();
+        for s in &mut self.metrics {
+            s.records.shrink_to_fit();
+            s.values.shrink_to_fit();
+        }
+    }
+
+    /// Appends one record.
+    pub fn push(&mut self, r: &LineRecord<'_>) {
+        let rec = self.steps.len() as u32;
+        if matches!(self.steps.last(), Some(&last) if r.step < last) {
+            self.segment_starts.push(rec);
+        }
+        self.steps.push(r.step);
+        self.times.push(r.time.unwrap_or(f64::NAN));
+        for (k, (name, v)) in r.scalars.0.iter().enumerate() {
+            let id = match self.last_order.get(k) {
+                Some(&id) if *self.metrics[id].name == **name => id,
+                _ => {
+                    let id = self.intern_metric(name);
+                    if k < self.last_order.len() {
+                        self.last_order[k] = id;
+                    } else {
+                        self.last_order.push(id);
+                    }
+                    id
+                }
+            };
+            self.metrics[id].push(rec, *v);
+        }
+        for (name, values) in &r.vectors.0 {
+            let id = match self.vector_ids.get(&**name) {
+                Some(&id) => id,
+                None => {
+                    let id = self.vectors.len();
+                    self.vectors.push(VectorSeries {
+                        name: (&**name).into(),
+                        ..VectorSeries::default()
+                    });
+                    self.vector_ids.insert((&**name).into(), id);
+                    id
+                }
+            };
+            let v = &mut self.vectors[id];
+            v.records.push(rec);
+            v.starts.push(v.data.len());
+            v.data.extend_from_slice(values);
+            v.max_len = v.max_len.max(values.len());
+        }
+        for n in &r.notes {
+            self.notes.push((rec, n.clone()));
+        }
+    }
+
+    fn intern_metric(&mut self, name: &str) -> MetricId {
+        if let Some(&id) = self.metric_ids.get(name) {
+            return id;
+        }
+        let id = self.metrics.len();
+        self.metrics.push(Series::new(name));
+        self.metric_ids.insert(name.into(), id);
+        id
+    }
+}
+
+/// Read access to one scalar series.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesView<'a> {
+    run: &'a RunStore,
+    s: &'a Series,
+}
+
+impl<'a> SeriesView<'a> {
+    /// Metric name.
+    pub fn name(&self) -> &'a str {
+        &self.s.name
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.s.values.len()
+    }
+
+    /// Whether the series has no points.
+    pub fn is_empty(&self) -> bool {
+        self.s.values.is_empty()
+    }
+
+    /// All values, in record order.
+    pub fn values(&self) -> &'a [f64] {
+        &self.s.values
+    }
+
+    /// Value of point `i`.
+    pub fn value(&self, i: usize) -> f64 {
+        self.s.values[i]
+    }
+
+    /// Record number of point `i`.
+    pub fn record(&self, i: usize) -> usize {
+        self.s.records[i] as usize
+    }
+
+    /// Step of point `i`.
+    pub fn step(&self, i: usize) -> i64 {
+        self.run.steps[self.s.records[i] as usize]
+    }
+
+    /// Wall time of point `i`, if its record had one.
+    pub fn time(&self, i: usize) -> Option<f64> {
+        self.run.record_time(self.record(i))
+    }
+
+    /// Number of non-finite values.
+    pub fn non_finite(&self) -> u64 {
+        self.s.non_finite
+    }
+
+    /// Min/max over finite values of the whole series.
+    pub fn total_extent(&self) -> Extent {
+        self.extent(0..self.len())
+    }
+
+    /// Min/max over finite values of points `range`: O(log n).
+    pub fn extent(&self, range: Range<usize>) -> Extent {
+        self.s.index.extent(&self.s.values, range.start, range.end)
+    }
+
+    /// Last point as (step, value).
+    pub fn last(&self) -> Option<(i64, f64)> {
+        let n = self.len();
+        (n > 0).then(|| (self.step(n - 1), self.value(n - 1)))
+    }
+
+    /// Point ranges of the run's segments (empty ranges dropped).
+    pub fn segments(&self) -> Vec<Range<usize>> {
+        let recs = &self.s.records;
+        let mut out = Vec::new();
+        for seg in self.run.segment_records() {
+            let a = recs.partition_point(|&r| (r as usize) < seg.start);
+            let b = recs.partition_point(|&r| (r as usize) < seg.end);
+            if a < b {
+                out.push(a..b);
+            }
+        }
+        out
+    }
+
+    /// First index in `range` (within one segment) whose step is ≥ `step`.
+    pub fn lower_bound(&self, range: Range<usize>, step: i64) -> usize {
+        let (mut lo, mut hi) = (range.start, range.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.step(mid) < step {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn bucket(&self, segment: usize, start: usize, end: usize) -> Bucket {
+        Bucket {
+            segment,
+            start,
+            end,
+            first_step: self.step(start),
+            last_step: self.step(end - 1),
+            first: self.value(start),
+            last: self.value(end - 1),
+            extent: self.extent(start..end),
+        }
+    }
+
+    /// At most `width` buckets per segment over the steps `steps`, of equal
+    /// step width; empty buckets are left out. Costs O(width · log n).
+    pub fn buckets(&self, steps: RangeInclusive<i64>, width: usize) -> Vec<Bucket> {
+        let (a, b) = (*steps.start(), *steps.end());
+        let mut out = Vec::new();
+        if width == 0 || a > b {
+            return out;
+        }
+        let span = i128::from(b) - i128::from(a) + 1;
+        let n = (width as i128).min(span);
+        for (seg, range) in self.segments().into_iter().enumerate() {
+            let lo = self.lower_bound(range.clone(), a);
+            let hi = if b == i64::MAX {
+                range.end
+            } else {
+                self.lower_bound(lo..range.end, b + 1)
+            };
+            if lo >= hi {
+                continue;
+            }
+            let mut start = lo;
+            for k in 1..=n {
+                let end = if k == n {
+                    hi
+                } else {
+                    let edge = i128::from(a) + k * span / n;
+                    self.lower_bound(start..hi, edge as i64)
+                };
+                if end > start {
+                    out.push(self.bucket(seg, start, end));
+                    start = end;
+                }
+            }
+        }
+        out
+    }
+
+    /// At most `width` buckets of equal point count over the points
+    /// `range`, split where segments change. Costs O(width · log n).
+    pub fn buckets_by_index(&self, range: Range<usize>, width: usize) -> Vec<Bucket> {
+        let hi = range.end.min(self.len());
+        let lo = range.start.min(hi);
+        let mut out = Vec::new();
+        if width == 0 || lo >= hi {
+            return out;
+        }
+        let segments = self.segments();
+        let count = hi - lo;
+        let n = width.min(count);
+        let mut start = lo;
+        for k in 1..=n {
+            let end = lo + k * count / n;
+            // Split at segment boundaries inside [start, end).
+            let mut s = start;
+            while s < end {
+                let seg = segments.partition_point(|r| r.end <= s);
+                let stop = end.min(segments[seg].end);
+                out.push(self.bucket(seg, s, stop));
+                s = stop;
+            }
+            start = end;
+        }
+        out
+    }
+}
+
+/// Read access to one vector series.
+#[derive(Debug, Clone, Copy)]
+pub struct VectorView<'a> {
+    run: &'a RunStore,
+    v: &'a VectorSeries,
+}
+
+impl<'a> VectorView<'a> {
+    /// Metric name.
+    pub fn name(&self) -> &'a str {
+        &self.v.name
+    }
+
+    /// Number of stored vectors.
+    pub fn len(&self) -> usize {
+        self.v.records.len()
+    }
+
+    /// Whether no vector is stored.
+    pub fn is_empty(&self) -> bool {
+        self.v.records.is_empty()
+    }
+
+    /// Length of the longest stored vector.
+    pub fn max_width(&self) -> usize {
+        self.v.max_len
+    }
+
+    /// Step of vector `i`.
+    pub fn step(&self, i: usize) -> i64 {
+        self.run.steps[self.v.records[i] as usize]
+    }
+
+    /// Values of vector `i`.
+    pub fn get(&self, i: usize) -> &'a [f64] {
+        let start = self.v.starts[i];
+        let end = self
+            .v
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.v.data.len());
+        &self.v.data[start..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::parse_line;
+
+    fn store(lines: &[&str]) -> RunStore {
+        let mut s = RunStore::new();
+        for l in lines {
+            let mut scratch = Vec::new();
+            s.push(&parse_line(l.as_bytes(), &mut scratch).unwrap());
+        }
+        s
+    }
+
+    #[test]
+    fn segments_start_where_the_step_goes_back() {
+        let s = store(&[
+            r#"{"step": 0, "scalars": {"a/x": 1}}"#,
+            r#"{"step": 10, "scalars": {"a/x": 2, "a/y": 5}}"#,
+            r#"{"step": 10, "scalars": {"a/x": 3}}"#,
+            r#"{"step": 5, "scalars": {"a/y": 4, "a/x": 4}}"#,
+            r#"{"step": 20, "scalars": {"a/x": "NaN"}, "vectors": {"s/h": [1, 2, 3]}, "notes": ["hi"]}"#,
+        ]);
+        assert_eq!(s.records(), 5);
+        assert_eq!(s.segment_count(), 2);
+        let x = s.series("a/x").unwrap();
+        assert_eq!(x.len(), 5);
+        assert_eq!(x.segments(), vec![0..3, 3..5]);
+        assert_eq!(x.non_finite(), 1);
+        let y = s.series("a/y").unwrap();
+        assert_eq!(y.segments(), vec![0..1, 1..2]);
+        assert_eq!(y.step(1), 5);
+        let e = x.total_extent();
+        assert_eq!((e.min, e.max), (1.0, 4.0));
+        assert!(e.non_finite.nan());
+        assert_eq!(s.vector("s/h").unwrap().get(0), &[1.0, 2.0, 3.0]);
+        assert_eq!(s.notes().collect::<Vec<_>>(), vec![(4, "hi")]);
+        assert_eq!(s.metric_names().collect::<Vec<_>>(), vec!["a/x", "a/y"]);
+    }
+
+    #[test]
+    fn step_buckets_cover_the_range_and_keep_extremes() {
+        let lines: Vec<String> = (0..1000)
+            .map(|i| {
+                let v = if i == 617 {
+                    "1e9".to_string()
+                } else {
+                    format!("{}", i % 10)
+                };
+                format!(r#"{{"step": {}, "scalars": {{"a/x": {v}}}}}"#, i * 2)
+            })
+            .collect();
+        let s = store(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let x = s.series("a/x").unwrap();
+        let b = x.buckets(0..=1998, 10);
+        assert_eq!(b.len(), 10);
+        assert_eq!(b.iter().map(|b| b.end - b.start).sum::<usize>(), 1000);
+        assert!(b.iter().any(|b| b.extent.max == 1e9));
+        let sub = x.buckets(100..=119, 100);
+        assert_eq!(sub.len(), 10, "one bucket per point when zoomed in");
+        assert_eq!(sub[0].first_step, 100);
+        let by_index = x.buckets_by_index(0..1000, 7);
+        assert_eq!(by_index.len(), 7);
+        assert_eq!(by_index.last().unwrap().end, 1000);
+    }
+}
