@@ -4,4 +4,6 @@
 //! [`run::TailReader`] → [`store`] → the dashboard and `summary`.
 
 pub mod run;
+pub mod source;
 pub mod store;
+pub mod watch;

@@ -1,0 +1,319 @@
+//! Where runs live on disk, and a run being read into its store.
+//!
+//! A run is a folder holding `metrics.jsonl` (and optionally `meta.json`),
+//! or a bare `*.jsonl` file. A folder that is neither holds runs: every run
+//! below it (to [`MAX_DEPTH`] levels) is found.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::run::{ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
+use crate::store::RunStore;
+
+/// How deep [`discover`] looks below a folder of runs.
+pub const MAX_DEPTH: usize = 4;
+
+/// How many malformed line numbers a run remembers (the count is exact).
+pub const MALFORMED_LINES_KEPT: usize = 1000;
+
+/// A run's location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSource {
+    /// Display name: `meta.json`'s name, else the folder or file name.
+    pub name: String,
+    /// The run folder, or the `.jsonl` file of a bare run.
+    pub path: PathBuf,
+    /// The log file.
+    pub log: PathBuf,
+    /// `meta.json`, if the run has a readable one.
+    pub meta: Option<RunMeta>,
+    /// Why `meta.json` could not be read, if it exists but is broken.
+    pub meta_error: Option<String>,
+}
+
+impl RunSource {
+    /// The run at `path` (a run folder or a `.jsonl` file), if it is one.
+    pub fn at(path: &Path) -> Option<RunSource> {
+        if path.is_dir() {
+            let log = path.join(METRICS_FILE);
+            if !log.is_file() {
+                return None;
+            }
+            let (meta, meta_error) = if path.join(META_FILE).exists() {
+                match RunMeta::read(path) {
+                    Ok(m) => (Some(m), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            } else {
+                (None, None)
+            };
+            let name = meta
+                .as_ref()
+                .map(|m| m.name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| file_name(path));
+            Some(RunSource {
+                name,
+                path: path.to_path_buf(),
+                log,
+                meta,
+                meta_error,
+            })
+        } else if is_jsonl(path) {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file_name(path));
+            Some(RunSource {
+                name,
+                path: path.to_path_buf(),
+                log: path.to_path_buf(),
+                meta: None,
+                meta_error: None,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Whether `path` names a JSONL log file.
+pub fn is_jsonl(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "jsonl") && !path.is_dir()
+}
+
+/// Why a path holds no runs.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// The path does not exist or cannot be read.
+    #[error("{path}: {source}")]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A file that is not a `.jsonl` log.
+    #[error("{0}: not a run (expected a folder with {METRICS_FILE}, a folder of runs, or a .jsonl file)")]
+    NotARun(PathBuf),
+}
+
+/// Every run at or below `path`, sorted by path. An existing folder with no
+/// runs yet gives an empty list (a watcher waits for them to appear).
+pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
+    let meta = fs::metadata(path).map_err(|source| DiscoverError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return RunSource::at(path)
+            .map(|r| vec![r])
+            .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
+    }
+    if let Some(run) = RunSource::at(path) {
+        return Ok(vec![run]);
+    }
+    fs::read_dir(path).map_err(|source| DiscoverError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    collect(path, 0, &mut out);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        if let Some(run) = RunSource::at(&p) {
+            out.push(run);
+        } else if depth < MAX_DEPTH && p.is_dir() {
+            collect(&p, depth + 1, out);
+        }
+    }
+}
+
+/// What went wrong or was odd while reading a run, for the status line and
+/// `summary`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestHealth {
+    /// Records read.
+    pub records: u64,
+    /// Malformed lines skipped.
+    pub malformed: u64,
+    /// Line numbers of the first [`MALFORMED_LINES_KEPT`] malformed lines.
+    pub malformed_lines: Vec<u64>,
+    /// The first malformed line and why.
+    pub first_malformed: Option<(u64, String)>,
+    /// Every time the log was read again from the start, and why.
+    pub resets: Vec<String>,
+    /// The last read error (the file vanished, permission denied, ...).
+    pub read_error: Option<String>,
+    /// Bytes of an incomplete last line held back.
+    pub pending_bytes: usize,
+    /// Modification time of the log at the last poll.
+    pub last_write: Option<SystemTime>,
+}
+
+impl IngestHealth {
+    fn malformed(&mut self, line: u64, reason: String) {
+        self.malformed += 1;
+        if self.malformed_lines.len() < MALFORMED_LINES_KEPT {
+            self.malformed_lines.push(line);
+        }
+        if self.first_malformed.is_none() {
+            self.first_malformed = Some((line, reason));
+        }
+    }
+
+    fn reset(&mut self, why: &ResetReason) {
+        self.resets.push(why.to_string());
+        self.records = 0;
+        self.malformed = 0;
+        self.malformed_lines.clear();
+        self.first_malformed = None;
+    }
+}
+
+/// A run being read: its reader, its store and what the reading found.
+#[derive(Debug)]
+pub struct RunFeed {
+    /// Where the run lives.
+    pub source: RunSource,
+    /// Its data.
+    pub store: RunStore,
+    /// Ingest warnings and counts.
+    pub health: IngestHealth,
+    reader: TailReader,
+}
+
+impl RunFeed {
+    /// A feed of `source`, nothing read yet.
+    pub fn new(source: RunSource) -> RunFeed {
+        RunFeed {
+            reader: TailReader::new(&source.log),
+            source,
+            store: RunStore::new(),
+            health: IngestHealth::default(),
+        }
+    }
+
+    /// Reads what was appended since the last call into the store. On error
+    /// the store keeps what it had and the error is also kept in `health`.
+    pub fn poll(&mut self) -> io::Result<crate::run::PollStats> {
+        let RunFeed {
+            reader,
+            store,
+            health,
+            ..
+        } = self;
+        let result = reader.poll(&mut |item| ingest(item, store, health));
+        match &result {
+            Ok(_) => health.read_error = None,
+            Err(e) => health.read_error = Some(e.to_string()),
+        }
+        health.pending_bytes = reader.pending_bytes();
+        health.last_write = fs::metadata(reader.path()).and_then(|m| m.modified()).ok();
+        result
+    }
+
+    /// For a finished run: also reads a last line that lacks its newline.
+    pub fn finish(&mut self) {
+        let RunFeed {
+            reader,
+            store,
+            health,
+            ..
+        } = self;
+        reader.finish(&mut |item| ingest(item, store, health));
+        health.pending_bytes = reader.pending_bytes();
+    }
+
+    /// Reads the whole run once, as `summary` and `export` do.
+    pub fn load(source: RunSource) -> io::Result<RunFeed> {
+        let mut feed = RunFeed::new(source);
+        feed.poll()?;
+        feed.finish();
+        feed.store.shrink_to_fit();
+        Ok(feed)
+    }
+}
+
+fn ingest(item: TailItem<'_>, store: &mut RunStore, health: &mut IngestHealth) {
+    match item {
+        TailItem::Record { record, .. } => {
+            health.records += 1;
+            store.push(&record);
+        }
+        TailItem::Malformed { line, reason } => health.malformed(line, reason),
+        TailItem::Reset(why) => {
+            health.reset(&why);
+            store.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_folders_files_and_nested_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fs::create_dir_all(root.join("a")).unwrap();
+        fs::write(root.join("a/metrics.jsonl"), "").unwrap();
+        fs::write(
+            root.join("a/meta.json"),
+            r#"{"schema": 1, "name": "alpha"}"#,
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("group/b")).unwrap();
+        fs::write(root.join("group/b/metrics.jsonl"), "").unwrap();
+        fs::write(root.join("c.jsonl"), "").unwrap();
+        fs::write(root.join("notes.txt"), "").unwrap();
+        fs::create_dir_all(root.join(".hidden/d")).unwrap();
+        fs::write(root.join(".hidden/d/metrics.jsonl"), "").unwrap();
+        let names: Vec<_> = discover(root)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, vec!["alpha", "c", "b"]);
+        assert_eq!(discover(&root.join("a")).unwrap().len(), 1);
+        assert!(matches!(
+            discover(&root.join("notes.txt")),
+            Err(DiscoverError::NotARun(_))
+        ));
+        assert!(matches!(
+            discover(&root.join("missing")),
+            Err(DiscoverError::Unreadable { .. })
+        ));
+    }
+
+    #[test]
+    fn broken_meta_is_reported_not_fatal() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("metrics.jsonl"), "").unwrap();
+        fs::write(tmp.path().join("meta.json"), "{oops").unwrap();
+        let run = RunSource::at(tmp.path()).unwrap();
+        assert!(run.meta.is_none());
+        assert!(run.meta_error.unwrap().contains("meta.json"));
+    }
+}
