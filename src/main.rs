@@ -1,3 +1,5 @@
-fn main() {
-    println!("grokscope");
+//! The `grokscope` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    grokscope::cli::main()
 }

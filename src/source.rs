@@ -94,12 +94,12 @@ pub fn is_jsonl(path: &Path) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
     /// The path does not exist or cannot be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Unreadable {
         /// The path given.
         path: PathBuf,
         /// What the OS said.
-        source: io::Error,
+        error: io::Error,
     },
     /// A file that is not a `.jsonl` log.
     #[error("{0}: not a run (expected a folder with {METRICS_FILE}, a folder of runs, or a .jsonl file)")]
@@ -109,9 +109,9 @@ pub enum DiscoverError {
 /// Every run at or below `path`, sorted by path. An existing folder with no
 /// runs yet gives an empty list (a watcher waits for them to appear).
 pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
-    let meta = fs::metadata(path).map_err(|source| DiscoverError::Unreadable {
+    let meta = fs::metadata(path).map_err(|error| DiscoverError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if meta.is_file() {
         return RunSource::at(path)
@@ -121,9 +121,9 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
     if let Some(run) = RunSource::at(path) {
         return Ok(vec![run]);
     }
-    fs::read_dir(path).map_err(|source| DiscoverError::Unreadable {
+    fs::read_dir(path).map_err(|error| DiscoverError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let mut out = Vec::new();
     collect(path, 0, &mut out);

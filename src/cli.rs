@@ -1,0 +1,139 @@
+//! The command line: `grokscope <subcommand>`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::source::{discover, RunFeed};
+use crate::summary::RunSummary;
+
+/// A terminal dashboard for training diagnostics: loss, softmax collapse,
+/// linear-region density and neuron sensitivity, live or replayed.
+#[derive(Debug, Parser)]
+#[command(name = "grokscope", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a small grokking experiment in the background and watch it live.
+    Demo,
+    /// Train a built-in experiment (modular arithmetic on a dfdx MLP).
+    Train {
+        /// Options of the trainer.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Live dashboard of a run (folder or .jsonl file) or a folder of runs.
+    Watch {
+        /// A run folder, a .jsonl file or a folder of runs.
+        path: PathBuf,
+        /// Colour theme (dark, light, high-contrast, okabe-ito, or your own).
+        #[arg(long)]
+        theme: Option<String>,
+        /// Poll the files every MS milliseconds instead of using file
+        /// notifications (for network file systems).
+        #[arg(long, value_name = "MS")]
+        poll: Option<u64>,
+    },
+    /// Replay a logged run in the dashboard.
+    Replay {
+        /// A run folder or .jsonl file.
+        run: PathBuf,
+        /// Playback speed.
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Start at this step.
+        #[arg(long)]
+        from: Option<i64>,
+    },
+    /// Print what a run holds: records, segments, malformed lines, metrics.
+    Summary {
+        /// A run folder, a .jsonl file or a folder of runs.
+        path: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a run to CSV or PNG.
+    Export {
+        /// A run folder or .jsonl file.
+        run: PathBuf,
+        /// Write tidy CSV to FILE.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Render the diagnostic panels to FILE.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+    },
+}
+
+/// Exit code of a subcommand that a later version delivers.
+pub const EXIT_NOT_AVAILABLE: u8 = 2;
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("grokscope: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Summary { path, json } => summary(&path, json),
+        Command::Demo => not_available("demo"),
+        Command::Train { .. } => not_available("train"),
+        Command::Watch { .. } => not_available("watch"),
+        Command::Replay { .. } => not_available("replay"),
+        Command::Export { .. } => not_available("export"),
+    }
+}
+
+fn not_available(name: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("grokscope {name}: not available yet in this version");
+    Ok(ExitCode::from(EXIT_NOT_AVAILABLE))
+}
+
+fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let sources = discover(path)?;
+    if sources.is_empty() {
+        anyhow::bail!(
+            "{}: no runs found (expected a folder with metrics.jsonl, a .jsonl file, or folders of those)",
+            path.display()
+        );
+    }
+    let mut summaries = Vec::with_capacity(sources.len());
+    for source in sources {
+        let feed = RunFeed::load(source)?;
+        summaries.push(RunSummary::of(&feed));
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        if summaries.len() == 1 {
+            serde_json::to_writer_pretty(&mut out, &summaries[0])?;
+        } else {
+            serde_json::to_writer_pretty(&mut out, &summaries)?;
+        }
+        writeln!(out)?;
+    } else {
+        for (i, s) in summaries.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            write!(out, "{}", s.to_text())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

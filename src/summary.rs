@@ -1,0 +1,301 @@
+//! `grokscope summary`: a run read headlessly, as JSON or a text table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::run::Num;
+use crate::source::RunFeed;
+
+/// Per-metric facts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricSummary {
+    /// Number of points.
+    pub count: usize,
+    /// Step of the first point.
+    pub first_step: i64,
+    /// Step of the last point.
+    pub last_step: i64,
+    /// Last value (may be non-finite).
+    pub last: Num,
+    /// Smallest finite value (null when none is finite).
+    pub min: Option<Num>,
+    /// Largest finite value (null when none is finite).
+    pub max: Option<Num>,
+    /// Number of NaN and ±Infinity values.
+    pub non_finite: u64,
+}
+
+/// Per-vector-metric facts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VectorSummary {
+    /// Number of vectors.
+    pub count: usize,
+    /// Length of the longest vector.
+    pub width: usize,
+    /// Step of the first vector.
+    pub first_step: i64,
+    /// Step of the last vector.
+    pub last_step: i64,
+}
+
+/// Malformed-line facts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MalformedSummary {
+    /// How many lines were skipped.
+    pub count: u64,
+    /// Their line numbers (the first ones, up to a limit).
+    pub lines: Vec<u64>,
+    /// The reason the first one was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_reason: Option<String>,
+}
+
+/// Everything `summary` reports about one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Run name.
+    pub run: String,
+    /// Run folder or file.
+    pub path: String,
+    /// Records read.
+    pub records: u64,
+    /// Segments (a step going backwards starts one).
+    pub segments: usize,
+    /// Malformed lines.
+    pub malformed: MalformedSummary,
+    /// Warnings: broken meta.json, re-reads, an unreadable log.
+    pub warnings: Vec<String>,
+    /// Scalar metrics by name.
+    pub metrics: BTreeMap<String, MetricSummary>,
+    /// Vector metrics by name.
+    pub vectors: BTreeMap<String, VectorSummary>,
+    /// Number of notes.
+    pub notes: usize,
+}
+
+impl RunSummary {
+    /// Summarises what a feed has read.
+    pub fn of(feed: &RunFeed) -> RunSummary {
+        let store = &feed.store;
+        let health = &feed.health;
+        let metrics = store
+            .metric_names()
+            .filter_map(|name| {
+                let s = store.series(name)?;
+                let (last_step, last) = s.last()?;
+                let e = s.total_extent();
+                let finite = e.has_finite();
+                Some((
+                    name.to_string(),
+                    MetricSummary {
+                        count: s.len(),
+                        first_step: s.step(0),
+                        last_step,
+                        last: Num(last),
+                        min: finite.then_some(Num(e.min)),
+                        max: finite.then_some(Num(e.max)),
+                        non_finite: s.non_finite(),
+                    },
+                ))
+            })
+            .collect();
+        let vectors = store
+            .vector_names()
+            .filter_map(|name| {
+                let v = store.vector(name)?;
+                let n = v.len();
+                (n > 0).then(|| {
+                    (
+                        name.to_string(),
+                        VectorSummary {
+                            count: n,
+                            width: v.max_width(),
+                            first_step: v.step(0),
+                            last_step: v.step(n - 1),
+                        },
+                    )
+                })
+            })
+            .collect();
+        let mut warnings = Vec::new();
+        if let Some(e) = &feed.source.meta_error {
+            warnings.push(format!("meta.json ignored: {e}"));
+        }
+        warnings.extend(health.resets.iter().cloned());
+        if let Some(e) = &health.read_error {
+            warnings.push(e.clone());
+        }
+        RunSummary {
+            run: feed.source.name.clone(),
+            path: feed.source.path.display().to_string(),
+            records: health.records,
+            segments: store.segment_count(),
+            malformed: MalformedSummary {
+                count: health.malformed,
+                lines: health.malformed_lines.clone(),
+                first_reason: health
+                    .first_malformed
+                    .as_ref()
+                    .map(|(l, r)| format!("line {l}: {r}")),
+            },
+            warnings,
+            metrics,
+            vectors,
+            notes: store.notes().count(),
+        }
+    }
+
+    /// A readable table.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "run       {}  ({})", self.run, self.path);
+        let _ = writeln!(
+            out,
+            "records   {}   segments {}   notes {}",
+            self.records, self.segments, self.notes
+        );
+        if self.malformed.count > 0 {
+            let lines: Vec<String> = self
+                .malformed
+                .lines
+                .iter()
+                .take(10)
+                .map(u64::to_string)
+                .collect();
+            let more = if self.malformed.count as usize > lines.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "malformed {} line(s): {}{more}",
+                self.malformed.count,
+                lines.join(", ")
+            );
+            if let Some(r) = &self.malformed.first_reason {
+                let _ = writeln!(out, "          first: {r}");
+            }
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning   {w}");
+        }
+        if self.metrics.is_empty() {
+            let _ = writeln!(out, "\n(no scalar metrics)");
+        } else {
+            let header = [
+                "metric",
+                "count",
+                "first step",
+                "last step",
+                "last",
+                "min",
+                "max",
+                "non-finite",
+            ];
+            let rows: Vec<[String; 8]> = self
+                .metrics
+                .iter()
+                .map(|(name, m)| {
+                    [
+                        name.clone(),
+                        m.count.to_string(),
+                        m.first_step.to_string(),
+                        m.last_step.to_string(),
+                        format_value(m.last.0),
+                        m.min.map_or("-".into(), |v| format_value(v.0)),
+                        m.max.map_or("-".into(), |v| format_value(v.0)),
+                        m.non_finite.to_string(),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            write_table(&mut out, &header, &rows);
+        }
+        if !self.vectors.is_empty() {
+            let header = ["vector", "count", "width", "first step", "last step"];
+            let rows: Vec<[String; 5]> = self
+                .vectors
+                .iter()
+                .map(|(name, v)| {
+                    [
+                        name.clone(),
+                        v.count.to_string(),
+                        v.width.to_string(),
+                        v.first_step.to_string(),
+                        v.last_step.to_string(),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            write_table(&mut out, &header, &rows);
+        }
+        out
+    }
+}
+
+/// A value for humans: 6 significant digits, exponent form when very large
+/// or small, and the format's spellings of non-finite values.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-4..1e6).contains(&a) {
+        return format!("{v:.4e}");
+    }
+    let s = format!("{v:.6}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// Left-aligns the first column and right-aligns the others.
+fn write_table<const N: usize>(out: &mut String, header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+    for row in std::iter::once(header.as_slice()).chain(rows.iter().map(|r| r.as_slice())) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i == 0 {
+                let _ = write!(line, "{cell:<w$}");
+            } else {
+                let _ = write!(line, "  {cell:>w$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_well() {
+        assert_eq!(format_value(0.5), "0.5");
+        assert_eq!(format_value(1234.56789), "1234.56789");
+        assert_eq!(format_value(1e-9), "1.0000e-9");
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(format_value(3.0), "3");
+    }
+}
