@@ -355,11 +355,14 @@ pub fn parse_line<'a>(
     if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(LineError("expected a JSON object".into()));
     }
-    match serde_json::from_slice::<LineRecord>(line) {
+    if let Some(record) = super::fastpath::parse_common(line) {
+        return Ok(record);
+    }
+    match sonic_rs::from_slice::<LineRecord>(line) {
         Ok(r) => Ok(r),
         Err(first) => {
             if quote_bare_non_finite(line, scratch) {
-                serde_json::from_slice::<LineRecord>(scratch).map_err(|e| describe(&e))
+                sonic_rs::from_slice::<LineRecord>(scratch).map_err(|e| describe(&e))
             } else {
                 Err(describe(&first))
             }
@@ -367,7 +370,7 @@ pub fn parse_line<'a>(
     }
 }
 
-fn describe(e: &serde_json::Error) -> LineError {
+fn describe(e: &sonic_rs::Error) -> LineError {
     // serde_json reports "line 1 column N" for a single line: keep the column.
     let msg = e.to_string();
     let msg = match msg.rsplit_once(" at line 1 column ") {
