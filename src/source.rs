@@ -36,6 +36,12 @@ pub struct RunSource {
 impl RunSource {
     /// The run at `path` (a run folder or a `.jsonl` file), if it is one.
     pub fn at(path: &Path) -> Option<RunSource> {
+        // A run folder's own log names the folder's run.
+        if path.file_name().is_some_and(|n| n == METRICS_FILE) && path.is_file() {
+            if let Some(run) = path.parent().and_then(RunSource::at) {
+                return Some(run);
+            }
+        }
         if path.is_dir() {
             let log = path.join(METRICS_FILE);
             if !log.is_file() {

@@ -109,7 +109,8 @@ impl<'a> Cursor<'a> {
             v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
             i += 1;
         }
-        if i == digits || (b[digits] == b'0' && i - digits > 1) {
+        // No digits, a leading zero, or "-0" (which JSON parsers read as a float).
+        if i == digits || (b[digits] == b'0' && (i - digits > 1 || neg)) {
             return None;
         }
         // A fraction or exponent makes it a float: not a step.
@@ -202,4 +203,140 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
         vectors: VectorList::default(),
         notes: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Equal values, where NaN equals NaN and the sign of zero is ignored
+    /// (sonic-rs reads `-0e0` as +0).
+    fn same(a: f64, b: f64) -> bool {
+        a == b || (a.is_nan() && b.is_nan())
+    }
+
+    fn full(line: &[u8]) -> Option<LineRecord<'_>> {
+        sonic_rs::from_slice::<LineRecord>(line).ok()
+    }
+
+    fn ws() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just(""), Just(" "), Just("  "), Just("\t")]
+    }
+
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<f64>()
+                .prop_filter("finite", |v| v.is_finite())
+                .prop_map(|v| v.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |v| v.is_finite())
+                .prop_map(|v| format!("{v:e}")),
+            any::<i64>().prop_map(|v| v.to_string()),
+            prop_oneof![
+                Just("1."),
+                Just("01"),
+                Just("-0"),
+                Just(".5"),
+                Just("1e"),
+                Just("1.e5"),
+                Just("+1"),
+                Just("inf"),
+                Just("1E+300"),
+                Just("-1e-400"),
+                Just("\"NaN\""),
+                Just("\"Infinity\""),
+                Just("\"-Infinity\""),
+                Just("\"nan\""),
+                Just("null"),
+                Just("0.1e-2"),
+                Just("123456789012345678901234567890"),
+            ]
+            .prop_map(str::to_string),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("\"train/loss\"".to_string()),
+            Just("\"a/b\"".to_string()),
+            Just("\"a\\u0062/c\"".to_string()),
+            Just("\"ä/b\"".to_string()),
+            Just("\"a\\\"b\"".to_string()),
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        let scalars = prop::collection::vec((key(), ws(), number()), 0..5).prop_map(|kv| {
+            let body: Vec<String> = kv
+                .into_iter()
+                .map(|(k, w, v)| format!("{k}:{w}{v}"))
+                .collect();
+            format!("{{{}}}", body.join(", "))
+        });
+        let step = prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            Just("1.0".to_string()),
+            Just("00".to_string()),
+            Just("-0".to_string()),
+            Just("99999999999999999999".to_string()),
+        ];
+        let parts = (
+            step,
+            prop::option::of(number()),
+            prop::option::of(scalars),
+            ws(),
+            any::<bool>(),
+            any::<bool>(),
+        );
+        parts.prop_map(|(step, time, scalars, w, swap, dup)| {
+            let mut fields = vec![format!("\"step\":{w}{step}")];
+            if let Some(t) = time {
+                fields.push(format!("\"time\": {t}"));
+            }
+            if let Some(s) = scalars {
+                fields.push(format!("\"scalars\":{w}{s}"));
+            }
+            if swap {
+                fields.reverse();
+            }
+            if dup {
+                fields.push(fields[0].clone());
+            }
+            format!("{w}{{{}}}{w}", fields.join(&format!(",{w}")))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn fast_path_agrees_with_the_full_parser(line in line()) {
+            let fast = parse_common(line.as_bytes());
+            let slow = full(line.as_bytes());
+            if let Some(fast) = fast {
+                let slow = slow.expect("the fast path accepted a line the full parser rejects");
+                prop_assert_eq!(fast.step, slow.step);
+                prop_assert_eq!(fast.time.is_some(), slow.time.is_some());
+                prop_assert!(same(fast.time.unwrap_or(0.0), slow.time.unwrap_or(0.0)));
+                prop_assert_eq!(fast.scalars.0.len(), slow.scalars.0.len());
+                for (a, b) in fast.scalars.0.iter().zip(&slow.scalars.0) {
+                    prop_assert_eq!(&a.0, &b.0);
+                    prop_assert!(same(a.1, b.1), "{} in {}: {} vs {}", a.0, line, a.1, b.1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_the_common_shape_and_declines_the_rest() {
+        assert!(parse_common(
+            br#"{"step": 1, "time": 2.5, "scalars": {"a/b": 1e-3, "c/d": "NaN"}}"#
+        )
+        .is_some());
+        assert!(parse_common(br#"{"step":1,"scalars":{}}"#).is_some());
+        assert!(parse_common(br#"{"step": 1, "vectors": {"a/b": [1]}}"#).is_none());
+        assert!(parse_common(br#"{"step": 1, "scalars": {"a/b": NaN}}"#).is_none());
+        assert!(parse_common(br#"{"step": 1} x"#).is_none());
+    }
 }

@@ -371,11 +371,14 @@ pub fn parse_line<'a>(
 }
 
 fn describe(e: &sonic_rs::Error) -> LineError {
-    // serde_json reports "line 1 column N" for a single line: keep the column.
+    // The parser's message may carry a multi-line excerpt of the input and
+    // says "line 1 column N" for our single line: keep the first line and
+    // the column.
     let msg = e.to_string();
-    let msg = match msg.rsplit_once(" at line 1 column ") {
-        Some((what, col)) => format!("{what} (column {col})"),
-        None => msg,
+    let first = msg.lines().next().unwrap_or_default().trim();
+    let msg = match first.rsplit_once(" at line 1 column ") {
+        Some((what, col)) => format!("{what} (column {})", col.trim()),
+        None => first.to_string(),
     };
     LineError(msg)
 }
