@@ -181,3 +181,36 @@ fn an_unreadable_log_fails_naming_it() {
         .failure()
         .stderr(predicate::str::contains("metrics.jsonl"));
 }
+
+#[test]
+fn the_python_example_in_format_md_writes_a_readable_run() {
+    let Ok(python) = which_python() else {
+        eprintln!("python3 not found: skipping the FORMAT.md example");
+        return;
+    };
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/FORMAT.md"))
+            .unwrap();
+    let start = doc.find("```python\n").expect("a python example") + "```python\n".len();
+    let code = &doc[start..start + doc[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let s = summary_json(&dir.path().join("runs/my-run"));
+    assert_eq!(s["run"], "my-run");
+    assert_eq!(s["records"], 1000);
+    assert_eq!(s["malformed"]["count"], 0);
+}
+
+fn which_python() -> Result<&'static str, ()> {
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .map(|_| "python3")
+        .map_err(|_| ())
+}
