@@ -138,6 +138,7 @@ fn read_all(reader: &mut TailReader, out: &mut Vec<Item>) {
             }
             TailItem::Malformed { line, .. } => out.push(Item::Malformed(line)),
             TailItem::Reset(r) => panic!("unexpected reset: {r}"),
+            TailItem::Warning(w) => panic!("unexpected warning: {w}"),
         })
         .unwrap();
 }
