@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 
 use super::proto::{summary_values, tensor_scalar, Event, Histogram, DATA_CLASS_SCALAR};
 use crate::run::record::{ScalarList, VectorList};
-use crate::run::{LineRecord, PollStats, ResetReason, TailItem};
+use crate::run::{with_path, LineRecord, PollStats, ResetReason, TailItem};
 
 /// Masked CRC-32C, as TFRecord stores it.
 pub fn masked_crc32c(data: &[u8]) -> u32 {
@@ -377,10 +377,6 @@ pub fn metric_name(tag: &str) -> Cow<'_, str> {
         return Cow::Borrowed(tag);
     };
     Cow::Owned(format!("{group}/{metric}"))
-}
-
-fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -249,7 +249,7 @@ impl TailReader {
     }
 
     fn err(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+        super::with_path(e, &self.path)
     }
 
     /// Splits the first `n` bytes of the chunk into lines.
