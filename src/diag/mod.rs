@@ -1,0 +1,22 @@
+//! Training diagnostics computed on dfdx 0.13 models on the CPU (see
+//! `docs/METRICS.md` for what each one means and `/work/shared/METRICS.md`
+//! for the exact definitions).
+//!
+//! Everything here is a pure function of (model, data) → numbers, except the
+//! [`Recorder`], which turns those numbers into a [`Record`](crate::run::Record)
+//! and hands it to a [`RunWriter`](crate::run::RunWriter).
+//!
+//! Layer naming convention used in every metric name: linear layers are
+//! `l0`, `l1`, … in forward order (the last one produces the logits); the
+//! ReLU output of linear layer `l<i>` is the hidden layer `h<i>`.
+//!
+//! Any dfdx model assembled from [`Linear`](dfdx::nn::modules::Linear) /
+//! [`UnbiasedLinear`](dfdx::nn::modules::UnbiasedLinear) layers with
+//! [`ReLU`](dfdx::nn::modules::ReLU) between them, as a (possibly nested) tuple
+//! or with [`Repeated`](dfdx::nn::modules::Repeated), implements [`ReluMlp`].
+
+mod error;
+mod model;
+
+pub use error::DiagError;
+pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
