@@ -15,8 +15,10 @@
 //! [`ReLU`](dfdx::nn::modules::ReLU) between them, as a (possibly nested) tuple
 //! or with [`Repeated`](dfdx::nn::modules::Repeated), implements [`ReluMlp`].
 
+mod collapse;
 mod error;
 mod model;
 
+pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
 pub use error::DiagError;
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
