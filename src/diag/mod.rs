@@ -18,7 +18,9 @@
 mod collapse;
 mod error;
 mod model;
+mod nlm;
 
 pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
 pub use error::DiagError;
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
+pub use nlm::{nlm_alignment, NlmStats};
