@@ -17,10 +17,15 @@
 
 mod collapse;
 mod error;
+mod local_complexity;
 mod model;
 mod nlm;
 
 pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
 pub use error::DiagError;
+pub use local_complexity::{
+    local_complexity, typical_scale, uniform_in_bounding_box, Directions, LcConfig, LcStats,
+    ProbeSet, Radius,
+};
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
