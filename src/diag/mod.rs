@@ -20,6 +20,7 @@ mod error;
 mod local_complexity;
 mod model;
 mod nlm;
+mod sensitivity;
 
 pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
 pub use error::DiagError;
@@ -29,3 +30,4 @@ pub use local_complexity::{
 };
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
+pub use sensitivity::{sensitivity, SensitivityStats, SensitivityWindow};
