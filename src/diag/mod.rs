@@ -20,6 +20,7 @@ mod error;
 mod local_complexity;
 mod model;
 mod nlm;
+mod recorder;
 mod sensitivity;
 
 pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
@@ -30,4 +31,5 @@ pub use local_complexity::{
 };
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
+pub use recorder::{Cadence, DiagData, Recorder, RecorderConfig};
 pub use sensitivity::{sensitivity, SensitivityStats, SensitivityWindow};
