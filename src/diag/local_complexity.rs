@@ -182,22 +182,26 @@ where
     let vertices = x.broadcast_like::<(usize, usize, usize), Axis<1>>(&(b, v, d))
         + offsets.broadcast_like::<(usize, usize, usize), Axis<0>>(&(b, v, d));
     let z = view.pre_activations(vertices.reshape_like(&(b * v, d)))?;
+    let zero = E::default();
     let mut cut = Vec::with_capacity(z.len());
     for z_l in z {
         let w = z_l.shape().1;
-        let z3 = z_l.reshape_like(&(b, v, w));
-        let hi = z3.clone().max::<(usize, usize), Axis<1>>().as_vec();
-        let lo = z3.min::<(usize, usize), Axis<1>>().as_vec();
-        // Cut: the sign (z > 0) differs between two of the 2P vertices.
-        let zero = E::default();
-        let counts = hi
-            .chunks_exact(w)
-            .zip(lo.chunks_exact(w))
-            .map(|(hi, lo)| {
-                hi.iter()
-                    .zip(lo)
-                    .filter(|&(h, l)| *h > zero && *l <= zero)
-                    .count()
+        // Rows are [point][vertex][neuron]: one pass records, per neuron,
+        // whether a positive (bit 2) and a non-positive (bit 1)
+        // pre-activation was seen among the point's 2P vertices.
+        let data = z_l.as_vec();
+        let mut seen = vec![0u8; w];
+        let counts = data
+            .chunks_exact(v * w)
+            .map(|block| {
+                seen.fill(0);
+                for row in block.chunks_exact(w) {
+                    for (s, z) in seen.iter_mut().zip(row) {
+                        *s |= if *z > zero { 2 } else { 1 };
+                    }
+                }
+                // Cut: the sign differs between two of the 2P vertices.
+                seen.iter().filter(|&&s| s == 3).count()
             })
             .collect::<Vec<_>>();
         cut.push(counts);
