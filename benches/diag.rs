@@ -152,5 +152,42 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Reads criterion's median for `diag/<name>` (in ms) from this run's output.
+fn median_ms(name: &str) -> Option<f64> {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = format!("{target}/criterion/diag/{name}/new/estimates.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    Some(json["median"]["point_estimate"].as_f64()? / 1e6)
+}
+
+/// Prints each median as a share of one training step, and the total
+/// overhead at the default cadence.
+fn summary(_: &mut Criterion) {
+    let Some(step) = median_ms("train_step") else {
+        return;
+    };
+    println!("\ncost relative to one training step ({step:.2} ms, median):");
+    for name in [
+        "collapse",
+        "nlm",
+        "local_complexity_512",
+        "sensitivity",
+        "recorder_light",
+        "recorder_full",
+    ] {
+        if let Some(ms) = median_ms(name) {
+            println!("  {name:<22} {ms:>9.2} ms  {:>7.1}%", 100.0 * ms / step);
+        }
+    }
+    if let (Some(light), Some(full)) = (median_ms("recorder_light"), median_ms("recorder_full")) {
+        let overhead = (9.0 * light + full) / (100.0 * step);
+        println!(
+            "default cadence (9 light + 1 full record per 100 steps): +{:.1}% training time",
+            100.0 * overhead
+        );
+    }
+}
+
+criterion_group!(benches, bench, summary);
 criterion_main!(benches);
