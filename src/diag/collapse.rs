@@ -202,6 +202,14 @@ mod tests {
     }
 
     #[test]
+    fn margin_and_norm_on_a_3_4_5_row() {
+        let s = collapse_from_logits(&[3.0f64, -4.0], 2, &[0], SoftmaxDtype::F64).unwrap();
+        assert_eq!(s.margin, 7.0);
+        assert_eq!(s.logit_norm, 5.0);
+        assert_eq!(s.collapsed, 0.0);
+    }
+
+    #[test]
     fn bad_shapes_are_errors() {
         assert!(collapse_from_logits(&[0.0f32; 5], 2, &[0, 1], SoftmaxDtype::F32).is_err());
         assert!(collapse_from_logits(&[0.0f32; 4], 2, &[0, 2], SoftmaxDtype::F32).is_err());
