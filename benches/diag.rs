@@ -16,6 +16,13 @@
 //! With the default cadence (a record every 10 steps, LC and sensitivity
 //! every 10th record), 100 training steps carry 9 light and 1 full record:
 //! overhead = (9 · light + full) / (100 · train_step).
+//!
+//! On a shared machine the load drifts between criterion's groups, so after
+//! them the bench also times every operation in interleaved rounds (each
+//! round runs all of them once, back to back) and prints those medians as a
+//! share of a training step, with the default-cadence total.
+
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dfdx::optim::Adam;
@@ -76,118 +83,154 @@ fn modular_addition(dev: &Cpu) -> ModularAddition {
     }
 }
 
-fn bench(c: &mut Criterion) {
-    let dev = Cpu::seed_from_u64(0);
-    let ModularAddition {
-        x,
-        y,
-        labels,
-        test_x,
-    } = modular_addition(&dev);
-    assert_eq!(labels.len(), 5107);
-    let mut model: Built = dev.build_module::<Mlp, f32>();
-    let mut opt = Adam::new(
-        &model,
-        AdamConfig {
-            lr: 1e-3,
-            betas: [0.9, 0.99],
-            eps: 1e-25,
-            weight_decay: Some(WeightDecay::Decoupled(0.0)),
-        },
-    );
-    let mut grads = model.alloc_grads();
-    let mut train_step = |model: &mut Built, grads: &mut Gradients<f32, Cpu>| {
-        let logits = model.forward(x.trace(std::mem::replace(grads, Gradients::leaky())));
-        *grads = cross_entropy_with_logits_loss(logits, y.clone()).backward();
-        opt.update(model, grads)
-            .expect("all parameters have gradients");
-    };
-    // A few steps so the diagnostics see a model that has trained a little.
-    for _ in 0..5 {
-        train_step(&mut model, &mut grads);
-        model.zero_grads(&mut grads);
+/// The reference model, optimiser, data and diagnostics state.
+struct Fixture {
+    model: Built,
+    opt: Adam<Built, f32, Cpu>,
+    grads: Gradients<f32, Cpu>,
+    data: ModularAddition,
+    dirs: Directions,
+    lc_probe: Tensor<(usize, Const<226>), f32, Cpu>,
+    sens_probe: Tensor<(usize, Const<226>), f32, Cpu>,
+    window: SensitivityWindow,
+    recorder: Recorder<f32>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dev = Cpu::seed_from_u64(0);
+        let data = modular_addition(&dev);
+        assert_eq!(data.labels.len(), 5107);
+        let model: Built = dev.build_module::<Mlp, f32>();
+        let opt = Adam::new(
+            &model,
+            AdamConfig {
+                lr: 1e-3,
+                betas: [0.9, 0.99],
+                eps: 1e-25,
+                weight_decay: Some(WeightDecay::Decoupled(0.0)),
+            },
+        );
+        let diag_data = DiagData::new(&data.x, data.labels.clone())
+            .and_then(|d| d.with_test(&data.test_x))
+            .unwrap();
+        let mut fx = Fixture {
+            grads: model.alloc_grads(),
+            model,
+            opt,
+            dirs: Directions::new(226, 25, 0).unwrap(),
+            lc_probe: data.x.clone().slice((0..512, ..)),
+            sens_probe: data.x.clone().slice((0..256, ..)),
+            window: SensitivityWindow::new(3).unwrap(),
+            recorder: Recorder::new(None, diag_data, RecorderConfig::default()).unwrap(),
+            data,
+        };
+        // A few steps so the diagnostics see a model that has trained a little.
+        for _ in 0..5 {
+            fx.train_step();
+        }
+        fx
     }
 
+    /// Forward, cross-entropy, backward, AdamW update. The gradients stay
+    /// available for `nlm` until the next step.
+    fn train_step(&mut self) {
+        self.model.zero_grads(&mut self.grads);
+        let grads = std::mem::replace(&mut self.grads, Gradients::leaky());
+        let logits = self.model.forward(self.data.x.trace(grads));
+        self.grads = cross_entropy_with_logits_loss(logits, self.data.y.clone()).backward();
+        self.opt
+            .update(&mut self.model, &self.grads)
+            .expect("all parameters have gradients");
+    }
+
+    fn collapse(&self) {
+        let d = &self.data;
+        softmax_collapse(&self.model, &d.x, &d.labels, SoftmaxDtype::F32).unwrap();
+    }
+
+    fn nlm(&self) {
+        nlm_alignment(&self.model, &self.grads).unwrap();
+    }
+
+    fn local_complexity(&self) {
+        local_complexity(&self.model, &self.lc_probe, &self.dirs, 0.005 * 2f64.sqrt()).unwrap();
+    }
+
+    fn sensitivity(&mut self) {
+        self.window
+            .observe(&self.model, &self.sens_probe, 1)
+            .unwrap();
+        self.window.stats(0.2).unwrap();
+    }
+
+    /// A logged step that is not a 10th logged one: collapse + norms.
+    fn recorder_light(&mut self) {
+        let Cadence { log_every, .. } = self.recorder.config().cadence;
+        let grads = &self.grads;
+        self.recorder
+            .record(log_every, &self.model, Some(grads))
+            .unwrap();
+    }
+
+    /// Step 0: every diagnostic is due.
+    fn recorder_full(&mut self) {
+        let grads = &self.grads;
+        self.recorder.record(0, &self.model, Some(grads)).unwrap();
+    }
+}
+
+type Op = (&'static str, fn(&mut Fixture));
+
+const OPS: [Op; 7] = [
+    ("train_step", Fixture::train_step),
+    ("collapse", |f| f.collapse()),
+    ("nlm", |f| f.nlm()),
+    ("local_complexity_512", |f| f.local_complexity()),
+    ("sensitivity", Fixture::sensitivity),
+    ("recorder_light", Fixture::recorder_light),
+    ("recorder_full", Fixture::recorder_full),
+];
+
+fn bench(c: &mut Criterion) {
+    let mut fx = Fixture::new();
     let mut g = c.benchmark_group("diag");
     g.sample_size(10);
-    g.bench_function("train_step", |b| {
-        b.iter(|| {
-            train_step(&mut model, &mut grads);
-            model.zero_grads(&mut grads);
-        })
-    });
-    train_step(&mut model, &mut grads);
-    g.bench_function("collapse", |b| {
-        b.iter(|| softmax_collapse(&model, &x, &labels, SoftmaxDtype::F32).unwrap())
-    });
-    g.bench_function("nlm", |b| b.iter(|| nlm_alignment(&model, &grads).unwrap()));
-    let dirs = Directions::new(226, 25, 0).unwrap();
-    let probe = x.clone().slice((0..512, ..));
-    g.bench_function("local_complexity_512", |b| {
-        b.iter(|| local_complexity(&model, &probe, &dirs, 0.005 * 2f64.sqrt()).unwrap())
-    });
-    let sens_probe = x.clone().slice((0..256, ..));
-    let mut window = SensitivityWindow::new(3).unwrap();
-    g.bench_function("sensitivity", |b| {
-        b.iter(|| {
-            window.observe(&model, &sens_probe, 1).unwrap();
-            window.stats(0.2).unwrap()
-        })
-    });
-
-    let data = DiagData::new(&x, labels.clone())
-        .unwrap()
-        .with_test(&test_x)
-        .unwrap();
-    let mut rec = Recorder::new(None, data, RecorderConfig::default()).unwrap();
-    let Cadence { log_every, .. } = rec.config().cadence;
-    // Step 10 is a logged step but not a 10th logged one: collapse + norms.
-    g.bench_function("recorder_light", |b| {
-        b.iter(|| rec.record(log_every, &model, Some(&grads)).unwrap())
-    });
-    // Step 0 has every diagnostic due.
-    g.bench_function("recorder_full", |b| {
-        b.iter(|| rec.record(0, &model, Some(&grads)).unwrap())
-    });
+    for (name, op) in OPS {
+        g.bench_function(name, |b| b.iter(|| op(&mut fx)));
+    }
     g.finish();
+    interleaved(&mut fx, 10);
 }
 
-/// Reads criterion's median for `diag/<name>` (in ms) from this run's output.
-fn median_ms(name: &str) -> Option<f64> {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let path = format!("{target}/criterion/diag/{name}/new/estimates.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some(json["median"]["point_estimate"].as_f64()? / 1e6)
-}
-
-/// Prints each median as a share of one training step, and the total
-/// overhead at the default cadence.
-fn summary(_: &mut Criterion) {
-    let Some(step) = median_ms("train_step") else {
-        return;
-    };
-    println!("\ncost relative to one training step ({step:.2} ms, median):");
-    for name in [
-        "collapse",
-        "nlm",
-        "local_complexity_512",
-        "sensitivity",
-        "recorder_light",
-        "recorder_full",
-    ] {
-        if let Some(ms) = median_ms(name) {
-            println!("  {name:<22} {ms:>9.2} ms  {:>7.1}%", 100.0 * ms / step);
+/// Times every operation once per round, `rounds` times, and prints medians.
+fn interleaved(fx: &mut Fixture, rounds: usize) {
+    let mut times = vec![Vec::with_capacity(rounds); OPS.len()];
+    for _ in 0..rounds {
+        for (t, (_, op)) in times.iter_mut().zip(OPS) {
+            let start = Instant::now();
+            op(fx);
+            t.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }
-    if let (Some(light), Some(full)) = (median_ms("recorder_light"), median_ms("recorder_full")) {
-        let overhead = (9.0 * light + full) / (100.0 * step);
-        println!(
-            "default cadence (9 light + 1 full record per 100 steps): +{:.1}% training time",
-            100.0 * overhead
-        );
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let step = medians[0];
+    println!("\ninterleaved medians over {rounds} rounds, relative to one training step:");
+    for ((name, _), ms) in OPS.iter().zip(&medians) {
+        println!("  {name:<22} {ms:>9.2} ms  {:>7.1}%", 100.0 * ms / step);
     }
+    let overhead = (9.0 * medians[5] + medians[6]) / (100.0 * step);
+    println!(
+        "default cadence (9 light + 1 full record per 100 steps): +{:.1}% training time",
+        100.0 * overhead
+    );
 }
 
-criterion_group!(benches, bench, summary);
+criterion_group!(benches, bench);
 criterion_main!(benches);
