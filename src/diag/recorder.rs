@@ -224,6 +224,10 @@ where
     /// not a logged step. `grads` (the training gradient of this step) is
     /// needed for `sc/nlm_cos*` and `norm/grad`; without it only the weight
     /// norms of that group are recorded.
+    ///
+    /// # Panics
+    /// If `grads` lacks a gradient for one of `model`'s parameters (see
+    /// [`nlm_alignment`]).
     pub fn record<M: ReluMlp<E>>(
         &mut self,
         step: u64,
