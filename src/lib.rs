@@ -10,4 +10,5 @@ pub mod run;
 pub mod source;
 pub mod store;
 pub mod summary;
+pub mod train;
 pub mod watch;
