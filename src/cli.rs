@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::source::{discover, RunFeed};
 use crate::summary::RunSummary;
+pub use crate::train::cli::TrainArgs;
 
 /// A terminal dashboard for training diagnostics: loss, softmax collapse,
 /// linear-region density and neuron sensitivity, live or replayed.
@@ -24,12 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Train a small grokking experiment in the background and watch it live.
     Demo,
-    /// Train a built-in experiment (modular arithmetic on a dfdx MLP).
-    Train {
-        /// Options of the trainer.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Train a built-in experiment (modular arithmetic on a dfdx MLP, or
+    /// the `lc` glyph classifier) and log every diagnostic.
+    Train(Box<TrainArgs>),
     /// Live dashboard of a run (folder or .jsonl file) or a folder of runs.
     Watch {
         /// A run folder, a .jsonl file or a folder of runs.
@@ -94,7 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Summary { path, json } => summary(&path, json),
         Command::Demo => not_available("demo"),
-        Command::Train { .. } => not_available("train"),
+        Command::Train(args) => crate::train::cli::run(*args),
         Command::Watch { .. } => not_available("watch"),
         Command::Replay { .. } => not_available("replay"),
         Command::Export { .. } => not_available("export"),
