@@ -26,6 +26,15 @@ impl Op {
         }
     }
 
+    /// `+`, `-` or `*`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Add => "+",
+            Op::Sub => "-",
+            Op::Mul => "*",
+        }
+    }
+
     /// Parses `add`, `sub`, `mul` (or `+`, `-`, `*`).
     pub fn parse(s: &str) -> Result<Op, TrainError> {
         match s {

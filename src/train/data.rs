@@ -125,7 +125,10 @@ pub fn modular_arithmetic(p: usize, op: Op, train_frac: f64, seed: u64) -> Datas
         train: encode(train_idx),
         test: encode(test_idx),
         split: Split {
-            index: format!("pair (a, b) of (a {op:?} b) mod {p} has index a*{p} + b"),
+            index: format!(
+                "pair (a, b) of (a {} b) mod {p} has index a*{p} + b",
+                op.symbol()
+            ),
             train: train_idx.to_vec(),
             test: test_idx.to_vec(),
         },
