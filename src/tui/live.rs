@@ -48,7 +48,8 @@ impl SharedRuns {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, RunSet> {
+    /// Write access, for the ingest side (and tests that fake it).
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, RunSet> {
         self.0.write().unwrap_or_else(|e| e.into_inner())
     }
 }

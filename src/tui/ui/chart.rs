@@ -4,7 +4,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::Ctx;
@@ -111,10 +111,13 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
         Some(c) => window.0 + c * (window.1 - window.0),
         None => window.1,
     };
-    let mut spans = vec![Span::styled(
-        format!("{}{} ", spec.title, if log { " (log)" } else { "" }),
-        theme.title,
-    )];
+    // A one-metric chart (the "other scalars" grid) is titled by its legend.
+    let title = if spec.metrics.len() == 1 && spec.metrics[0] == spec.title {
+        if log { "(log) " } else { "" }.to_string()
+    } else {
+        format!("{}{} ", spec.title, if log { " (log)" } else { "" })
+    };
+    let mut spans = vec![Span::styled(title, theme.title)];
     let mut cursor_step = None;
     for (t, run, metric) in traces.iter().filter(|(t, ..)| !t.faint) {
         let feed = &ctx.feeds[*run];
@@ -154,13 +157,24 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
     if let (Some(_), Some(step)) = (ctx.app.cursor, cursor_step) {
         spans.insert(1, Span::styled(format!("@ step {step}  "), theme.cursor));
     }
+    // The legend takes a second row when it is long and the chart is tall.
+    let mut legend = Line::from(spans);
+    let too_wide = legend.width() > area.width as usize;
+    let rows = if too_wide && area.height >= 8 { 2 } else { 1 };
+    if too_wide && rows == 1 {
+        // Values matter more than the title on a narrow chart.
+        legend.spans.remove(0);
+    }
     frame.render_widget(
-        Paragraph::new(Line::from(spans)),
-        Rect { height: 1, ..area },
+        Paragraph::new(legend).wrap(Wrap { trim: true }),
+        Rect {
+            height: rows,
+            ..area
+        },
     );
     let plot = Rect {
-        y: area.y + 1,
-        height: area.height - 1,
+        y: area.y + rows,
+        height: area.height - rows,
         ..area
     };
     if plot.height == 0 {
