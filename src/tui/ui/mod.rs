@@ -191,6 +191,11 @@ fn empty(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect) {
     let theme = &ctx.app.theme;
     let text = if ctx.shown.is_empty() {
         "no runs yet".to_string()
+    } else if ctx.window.is_none() && ctx.app.x_mode.is_time() {
+        format!(
+            "no wall-clock times in this run for a {} axis: press x for steps",
+            ctx.app.x_mode.label()
+        )
     } else if let Some(f) = &ctx.app.filter {
         format!(
             "no metric matches /{}/ here. Expected: {}",
