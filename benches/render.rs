@@ -29,6 +29,7 @@ fn big_run() -> RunFeed {
         name: "big".into(),
         path: "/bench/big".into(),
         log: "/bench/big/metrics.jsonl".into(),
+        kind: grokscope::source::RunKind::Jsonl,
         meta: None,
         meta_error: None,
     });

@@ -1,15 +1,17 @@
 //! Where runs live on disk, and a run being read into its store.
 //!
 //! A run is a folder holding `metrics.jsonl` (and optionally `meta.json`),
-//! or a bare `*.jsonl` file. A folder that is neither holds runs: every run
-//! below it (to [`MAX_DEPTH`] levels) is found.
+//! or a bare `*.jsonl` file; or, from TensorBoard, a folder holding
+//! `*tfevents*` files, or one such file. A folder that is none of these
+//! holds runs: every run below it (to [`MAX_DEPTH`] levels) is found.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::run::{ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
+use crate::import::tfevents::{event_files, is_event_file, TfRunReader};
+use crate::run::{PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
 use crate::store::RunStore;
 
 /// How deep [`discover`] looks below a folder of runs.
@@ -18,6 +20,15 @@ pub const MAX_DEPTH: usize = 4;
 /// How many malformed line numbers a run remembers (the count is exact).
 pub const MALFORMED_LINES_KEPT: usize = 1000;
 
+/// What kind of log a run has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// grokscope's JSONL format (docs/FORMAT.md).
+    Jsonl,
+    /// TensorBoard event files.
+    TfEvents,
+}
+
 /// A run's location.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSource {
@@ -25,8 +36,11 @@ pub struct RunSource {
     pub name: String,
     /// The run folder, or the `.jsonl` file of a bare run.
     pub path: PathBuf,
-    /// The log file.
+    /// The log: `metrics.jsonl`, a `.jsonl` file, a folder of event files or
+    /// one event file. Watch events name this path.
     pub log: PathBuf,
+    /// The log's kind.
+    pub kind: RunKind,
     /// `meta.json`, if the run has a readable one.
     pub meta: Option<RunMeta>,
     /// Why `meta.json` could not be read, if it exists but is broken.
@@ -36,10 +50,16 @@ pub struct RunSource {
 impl RunSource {
     /// The run at `path` (a run folder or a `.jsonl` file), if it is one.
     pub fn at(path: &Path) -> Option<RunSource> {
+        // A run folder's own log names the folder's run.
+        if path.file_name().is_some_and(|n| n == METRICS_FILE) && path.is_file() {
+            if let Some(run) = path.parent().and_then(RunSource::at) {
+                return Some(run);
+            }
+        }
         if path.is_dir() {
             let log = path.join(METRICS_FILE);
             if !log.is_file() {
-                return None;
+                return RunSource::tfevents_dir(path);
             }
             let (meta, meta_error) = if path.join(META_FILE).exists() {
                 match RunMeta::read(path) {
@@ -58,6 +78,7 @@ impl RunSource {
                 name,
                 path: path.to_path_buf(),
                 log,
+                kind: RunKind::Jsonl,
                 meta,
                 meta_error,
             })
@@ -70,11 +91,33 @@ impl RunSource {
                 name,
                 path: path.to_path_buf(),
                 log: path.to_path_buf(),
+                kind: RunKind::Jsonl,
                 meta: None,
                 meta_error: None,
             })
+        } else if path.is_file() && is_event_file(path) {
+            Some(RunSource::tfevents(path, file_name(path)))
         } else {
             None
+        }
+    }
+
+    /// The TensorBoard run in folder `dir`, if it holds event files.
+    fn tfevents_dir(dir: &Path) -> Option<RunSource> {
+        if event_files(dir).is_empty() {
+            return None;
+        }
+        Some(RunSource::tfevents(dir, file_name(dir)))
+    }
+
+    fn tfevents(path: &Path, name: String) -> RunSource {
+        RunSource {
+            name,
+            path: path.to_path_buf(),
+            log: path.to_path_buf(),
+            kind: RunKind::TfEvents,
+            meta: None,
+            meta_error: None,
         }
     }
 }
@@ -101,8 +144,8 @@ pub enum DiscoverError {
         /// What the OS said.
         error: io::Error,
     },
-    /// A file that is not a `.jsonl` log.
-    #[error("{0}: not a run (expected a folder with {METRICS_FILE}, a folder of runs, or a .jsonl file)")]
+    /// A file that is not a `.jsonl` log or an event file.
+    #[error("{0}: not a run (expected a folder with {METRICS_FILE}, a .jsonl file, TensorBoard event files, or a folder of runs)")]
     NotARun(PathBuf),
 }
 
@@ -118,14 +161,18 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
             .map(|r| vec![r])
             .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
     }
+    let mut out = Vec::new();
     if let Some(run) = RunSource::at(path) {
-        return Ok(vec![run]);
+        let tensorboard = run.kind == RunKind::TfEvents;
+        out.push(run);
+        if !tensorboard {
+            return Ok(out);
+        }
     }
     fs::read_dir(path).map_err(|error| DiscoverError::Unreadable {
         path: path.to_path_buf(),
         error,
     })?;
-    let mut out = Vec::new();
     collect(path, 0, &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -141,9 +188,17 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
         if hidden {
             continue;
         }
-        if let Some(run) = RunSource::at(&p) {
+        if is_event_file(&p) {
+            continue; // Part of the folder's own TensorBoard run.
+        }
+        let run = RunSource::at(&p);
+        // TensorBoard log folders nest runs (SummaryWriter.add_scalars
+        // writes one sub-folder per series), so look inside those too.
+        let descend = run.as_ref().is_none_or(|r| r.kind == RunKind::TfEvents);
+        if let Some(run) = run {
             out.push(run);
-        } else if depth < MAX_DEPTH && p.is_dir() {
+        }
+        if descend && depth < MAX_DEPTH && p.is_dir() {
             collect(&p, depth + 1, out);
         }
     }
@@ -163,6 +218,8 @@ pub struct IngestHealth {
     pub first_malformed: Option<(u64, String)>,
     /// Every time the log was read again from the start, and why.
     pub resets: Vec<String>,
+    /// Other warnings (an event file given up because of a corrupt length).
+    pub warnings: Vec<String>,
     /// The last read error (the file vanished, permission denied, ...).
     pub read_error: Option<String>,
     /// Bytes of an incomplete last line held back.
@@ -191,6 +248,29 @@ impl IngestHealth {
     }
 }
 
+/// The reader of one kind of log.
+#[derive(Debug)]
+enum Reader {
+    Jsonl(TailReader),
+    TfEvents(TfRunReader),
+}
+
+impl Reader {
+    fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+        match self {
+            Reader::Jsonl(r) => r.poll(sink),
+            Reader::TfEvents(r) => r.poll(sink),
+        }
+    }
+
+    fn pending_bytes(&self) -> usize {
+        match self {
+            Reader::Jsonl(r) => r.pending_bytes(),
+            Reader::TfEvents(r) => r.pending_bytes(),
+        }
+    }
+}
+
 /// A run being read: its reader, its store and what the reading found.
 #[derive(Debug)]
 pub struct RunFeed {
@@ -200,14 +280,18 @@ pub struct RunFeed {
     pub store: RunStore,
     /// Ingest warnings and counts.
     pub health: IngestHealth,
-    reader: TailReader,
+    reader: Reader,
 }
 
 impl RunFeed {
     /// A feed of `source`, nothing read yet.
     pub fn new(source: RunSource) -> RunFeed {
+        let reader = match source.kind {
+            RunKind::Jsonl => Reader::Jsonl(TailReader::new(&source.log)),
+            RunKind::TfEvents => Reader::TfEvents(TfRunReader::new(&source.log)),
+        };
         RunFeed {
-            reader: TailReader::new(&source.log),
+            reader,
             source,
             store: RunStore::new(),
             health: IngestHealth::default(),
@@ -216,20 +300,23 @@ impl RunFeed {
 
     /// Reads what was appended since the last call into the store. On error
     /// the store keeps what it had and the error is also kept in `health`.
-    pub fn poll(&mut self) -> io::Result<crate::run::PollStats> {
+    pub fn poll(&mut self) -> io::Result<PollStats> {
         let RunFeed {
             reader,
             store,
             health,
-            ..
+            source,
         } = self;
-        let result = reader.poll(&mut |item| ingest(item, store, health));
+        // TensorBoard writes one event per tag; events of one step share a
+        // record, which keeps memory per point low.
+        let merge = source.kind == RunKind::TfEvents;
+        let result = reader.poll(&mut |item| ingest(item, store, health, merge));
         match &result {
             Ok(_) => health.read_error = None,
             Err(e) => health.read_error = Some(e.to_string()),
         }
         health.pending_bytes = reader.pending_bytes();
-        health.last_write = fs::metadata(reader.path()).and_then(|m| m.modified()).ok();
+        health.last_write = last_write(&source.log);
         result
     }
 
@@ -241,7 +328,9 @@ impl RunFeed {
             health,
             ..
         } = self;
-        reader.finish(&mut |item| ingest(item, store, health));
+        if let Reader::Jsonl(r) = reader {
+            r.finish(&mut |item| ingest(item, store, health, false));
+        }
         health.pending_bytes = reader.pending_bytes();
     }
 
@@ -255,17 +344,34 @@ impl RunFeed {
     }
 }
 
-fn ingest(item: TailItem<'_>, store: &mut RunStore, health: &mut IngestHealth) {
+/// Newest modification time of a log (of any event file, for a folder).
+fn last_write(log: &Path) -> Option<SystemTime> {
+    if log.is_dir() {
+        event_files(log)
+            .iter()
+            .filter_map(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
+            .max()
+    } else {
+        fs::metadata(log).and_then(|m| m.modified()).ok()
+    }
+}
+
+fn ingest(item: TailItem<'_>, store: &mut RunStore, health: &mut IngestHealth, merge: bool) {
     match item {
         TailItem::Record { record, .. } => {
             health.records += 1;
-            store.push(&record);
+            if merge {
+                store.push_merging(&record);
+            } else {
+                store.push(&record);
+            }
         }
         TailItem::Malformed { line, reason } => health.malformed(line, reason),
         TailItem::Reset(why) => {
             health.reset(&why);
             store.clear();
         }
+        TailItem::Warning(w) => health.warnings.push(w),
     }
 }
 

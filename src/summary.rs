@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::run::Num;
-use crate::source::RunFeed;
+use crate::source::{RunFeed, RunKind};
 
 /// Per-metric facts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,6 +59,8 @@ pub struct RunSummary {
     pub run: String,
     /// Run folder or file.
     pub path: String,
+    /// Log kind: "jsonl" or "tfevents".
+    pub kind: &'static str,
     /// Records read.
     pub records: u64,
     /// Segments (a step going backwards starts one).
@@ -124,12 +126,24 @@ impl RunSummary {
             warnings.push(format!("meta.json ignored: {e}"));
         }
         warnings.extend(health.resets.iter().cloned());
+        warnings.extend(health.warnings.iter().cloned());
         if let Some(e) = &health.read_error {
             warnings.push(e.clone());
         }
+        if health.pending_bytes > 0 {
+            warnings.push(format!(
+                "{} bytes of an incomplete last record were not read (a writer still running, or one that crashed)",
+                health.pending_bytes
+            ));
+        }
+        let kind = match feed.source.kind {
+            RunKind::Jsonl => "jsonl",
+            RunKind::TfEvents => "tfevents",
+        };
         RunSummary {
             run: feed.source.name.clone(),
             path: feed.source.path.display().to_string(),
+            kind,
             records: health.records,
             segments: store.segment_count(),
             malformed: MalformedSummary {
@@ -169,9 +183,14 @@ impl RunSummary {
             } else {
                 ""
             };
+            let unit = if self.kind == "tfevents" {
+                "record"
+            } else {
+                "line"
+            };
             let _ = writeln!(
                 out,
-                "malformed {} line(s): {}{more}",
+                "malformed {} {unit}(s): {}{more}",
                 self.malformed.count,
                 lines.join(", ")
             );

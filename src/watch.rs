@@ -60,6 +60,22 @@ struct Fingerprint {
 }
 
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    if path.is_dir() {
+        // A TensorBoard run: its event files taken together.
+        let files = crate::import::tfevents::event_files(path);
+        let mut fp = Fingerprint {
+            len: 0,
+            modified: None,
+            inode: files.len() as u64,
+        };
+        for f in &files {
+            let one = fingerprint(f)?;
+            fp.len += one.len;
+            fp.inode = fp.inode.wrapping_mul(31).wrapping_add(one.inode);
+            fp.modified = fp.modified.max(one.modified);
+        }
+        return Some(fp);
+    }
     let m = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(&m);
@@ -200,14 +216,23 @@ impl State {
         }
         let mut unknown = false;
         for path in &event.paths {
-            if self.known.contains_key(path) {
-                let fp = fingerprint(path);
-                self.known.insert(path.clone(), fp);
-                if self.events.send(WatchEvent::Changed(path.clone())).is_err() {
-                    return false;
-                }
+            // A log itself, or an event file inside a TensorBoard run folder.
+            let log = if self.known.contains_key(path) {
+                Some(path.clone())
             } else {
-                unknown = true;
+                path.parent()
+                    .filter(|p| self.known.contains_key(*p))
+                    .map(Path::to_path_buf)
+            };
+            match log {
+                Some(log) => {
+                    let fp = fingerprint(&log);
+                    self.known.insert(log.clone(), fp);
+                    if self.events.send(WatchEvent::Changed(log)).is_err() {
+                        return false;
+                    }
+                }
+                None => unknown = true,
             }
         }
         !unknown || self.rescan()

@@ -17,6 +17,7 @@ fn feed(name: &str, lines: impl IntoIterator<Item = String>) -> RunFeed {
         name: name.into(),
         path: format!("/fixtures/{name}").into(),
         log: format!("/fixtures/{name}/metrics.jsonl").into(),
+        kind: grokscope::source::RunKind::Jsonl,
         meta: None,
         meta_error: None,
     });

@@ -1,6 +1,7 @@
 //! The log format: records, the append-only writer and the tailing reader.
 //! docs/FORMAT.md is the normative description.
 
+pub mod fastpath;
 pub mod record;
 pub mod tail;
 pub mod writer;

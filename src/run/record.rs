@@ -355,11 +355,14 @@ pub fn parse_line<'a>(
     if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(LineError("expected a JSON object".into()));
     }
-    match serde_json::from_slice::<LineRecord>(line) {
+    if let Some(record) = super::fastpath::parse_common(line) {
+        return Ok(record);
+    }
+    match sonic_rs::from_slice::<LineRecord>(line) {
         Ok(r) => Ok(r),
         Err(first) => {
             if quote_bare_non_finite(line, scratch) {
-                serde_json::from_slice::<LineRecord>(scratch).map_err(|e| describe(&e))
+                sonic_rs::from_slice::<LineRecord>(scratch).map_err(|e| describe(&e))
             } else {
                 Err(describe(&first))
             }
@@ -367,12 +370,15 @@ pub fn parse_line<'a>(
     }
 }
 
-fn describe(e: &serde_json::Error) -> LineError {
-    // serde_json reports "line 1 column N" for a single line: keep the column.
+fn describe(e: &sonic_rs::Error) -> LineError {
+    // The parser's message may carry a multi-line excerpt of the input and
+    // says "line 1 column N" for our single line: keep the first line and
+    // the column.
     let msg = e.to_string();
-    let msg = match msg.rsplit_once(" at line 1 column ") {
-        Some((what, col)) => format!("{what} (column {col})"),
-        None => msg,
+    let first = msg.lines().next().unwrap_or_default().trim();
+    let msg = match first.rsplit_once(" at line 1 column ") {
+        Some((what, col)) => format!("{what} (column {})", col.trim()),
+        None => first.to_string(),
     };
     LineError(msg)
 }

@@ -59,6 +59,9 @@ pub enum TailItem<'a> {
     /// Everything read so far is void: the file is read again from the start.
     /// Sent before any item of the new content.
     Reset(ResetReason),
+    /// Something the user should know that is not tied to one record (a
+    /// file given up because its framing is corrupt).
+    Warning(String),
 }
 
 /// Counts of one [`TailReader::poll`].
@@ -359,6 +362,7 @@ mod tests {
                 TailItem::Record { line, record } => Seen::Rec(line, record.step),
                 TailItem::Malformed { line, .. } => Seen::Bad(line),
                 TailItem::Reset(_) => Seen::Reset,
+                TailItem::Warning(w) => panic!("unexpected warning {w}"),
             })
         })
         .unwrap();

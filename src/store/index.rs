@@ -110,10 +110,34 @@ impl Extent {
     }
 }
 
+/// One level of the index: the summaries of its complete blocks, and the
+/// block being filled.
+#[derive(Debug, Clone)]
+struct Level {
+    done: Vec<Extent>,
+    open: Extent,
+    open_len: usize,
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Level {
+            done: Vec::new(),
+            open: Extent::EMPTY,
+            open_len: 0,
+        }
+    }
+}
+
 /// The index itself; it does not own the values it summarises.
+///
+/// Only complete blocks are ever consulted by [`MinMaxIndex::extent`] (the
+/// ragged tail of a range is read from the raw values), so a push only
+/// widens the open block of level 0, and a level is touched again only when
+/// the block below it completes: amortised O(1) per value.
 #[derive(Debug, Clone, Default)]
 pub struct MinMaxIndex {
-    levels: Vec<Vec<Extent>>,
+    levels: Vec<Level>,
     len: usize,
 }
 
@@ -137,40 +161,33 @@ impl MinMaxIndex {
     pub fn heap_bytes(&self) -> usize {
         self.levels
             .iter()
-            .map(|l| l.capacity() * std::mem::size_of::<Extent>())
-            .sum()
+            .map(|l| l.done.capacity() * std::mem::size_of::<Extent>())
+            .sum::<usize>()
+            + self.levels.capacity() * std::mem::size_of::<Level>()
     }
 
     /// Indexes the next value of the series.
+    #[inline]
     pub fn push(&mut self, v: f64) {
-        let e = Extent::of(v);
-        let mut pos = self.len;
         self.len += 1;
+        let mut e = Extent::of(v);
         let mut level = 0;
         loop {
-            let block = pos / FANOUT;
             if level == self.levels.len() {
-                // A new top level: its single block covers the whole level below.
-                if level == 0 {
-                    self.levels.push(vec![e]);
-                    return;
-                }
-                let below = &self.levels[level - 1];
-                if below.len() < 2 {
-                    return;
-                }
-                let mut top = Extent::EMPTY;
-                below.iter().for_each(|b| top.merge(*b));
-                self.levels.push(vec![top]);
+                self.levels.push(Level::default());
+            }
+            let l = &mut self.levels[level];
+            l.open.merge(e);
+            l.open_len += 1;
+            if l.open_len < FANOUT {
                 return;
             }
-            let entries = &mut self.levels[level];
-            if block == entries.len() {
-                entries.push(e);
-            } else {
-                entries[block].merge(e);
-            }
-            pos = block;
+            // The block is complete: it becomes one entry of this level and
+            // one value of the level above.
+            e = l.open;
+            l.done.push(e);
+            l.open = Extent::EMPTY;
+            l.open_len = 0;
             level += 1;
         }
     }
@@ -195,11 +212,12 @@ impl MinMaxIndex {
         loop {
             let get = |i: usize| match level {
                 None => Extent::of(values[i]),
-                Some(l) => self.levels[l][i],
+                Some(l) => self.levels[l].done[i],
             };
+            // Complete blocks exist one level up.
             let has_parent = match level {
-                None => !self.levels.is_empty(),
-                Some(l) => l + 1 < self.levels.len(),
+                None => self.levels.first().is_some_and(|l| !l.done.is_empty()),
+                Some(l) => self.levels.get(l + 1).is_some_and(|l| !l.done.is_empty()),
             };
             if !has_parent {
                 (a..b).for_each(|i| acc.merge(get(i)));

@@ -237,6 +237,37 @@ impl RunStore {
         }
         self.steps.push(r.step);
         self.times.push(r.time.unwrap_or(f64::NAN));
+        self.append_values(rec, r);
+    }
+
+    /// Appends a record, folding it into the previous record when that has
+    /// the same step and holds none of its metrics: for sources that log one
+    /// value per event (TensorBoard). The merged record keeps the first
+    /// event's wall time.
+    pub fn push_merging(&mut self, r: &LineRecord<'_>) {
+        let Some(last) = self.steps.len().checked_sub(1) else {
+            return self.push(r);
+        };
+        let rec = last as u32;
+        let clash = self.steps[last] != r.step
+            || r.scalars.0.iter().any(|(name, _)| {
+                self.metric_ids
+                    .get(&**name)
+                    .is_some_and(|&id| self.metrics[id].records.last() == Some(&rec))
+            })
+            || r.vectors.0.iter().any(|(name, _)| {
+                self.vector_ids
+                    .get(&**name)
+                    .is_some_and(|&id| self.vectors[id].records.last() == Some(&rec))
+            });
+        if clash {
+            return self.push(r);
+        }
+        self.append_values(rec, r);
+    }
+
+    /// Adds the values and notes of `r` to record `rec`.
+    fn append_values(&mut self, rec: u32, r: &LineRecord<'_>) {
         for (k, (name, v)) in r.scalars.0.iter().enumerate() {
             let id = match self.last_order.get(k) {
                 Some(&id) if *self.metrics[id].name == **name => id,

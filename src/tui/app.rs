@@ -427,6 +427,7 @@ mod tests {
                     name: format!("run{i}"),
                     path: format!("/nowhere/run{i}").into(),
                     log: format!("/nowhere/run{i}/metrics.jsonl").into(),
+                    kind: crate::source::RunKind::Jsonl,
                     meta: None,
                     meta_error: None,
                 })

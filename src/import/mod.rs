@@ -1,0 +1,6 @@
+//! Logs written by other tools, read as grokscope runs.
+
+pub mod proto;
+pub mod tfevents;
+
+pub use tfevents::{is_event_file, masked_crc32c, metric_name, TfRunReader};
