@@ -375,7 +375,12 @@ impl App {
 
     /// Runs on show: the overlay selection, else the highlighted run.
     pub fn shown_runs(&self) -> Vec<usize> {
-        let n = self.runs.read().feeds.len();
+        self.shown_of(self.runs.read().feeds.len())
+    }
+
+    /// [`App::shown_runs`] for a caller that already holds the lock (std's
+    /// `RwLock` may deadlock on a second read while a writer waits).
+    pub fn shown_of(&self, n: usize) -> Vec<usize> {
         if self.overlay.is_empty() {
             (self.highlighted < n)
                 .then_some(self.highlighted)

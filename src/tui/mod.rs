@@ -132,8 +132,11 @@ where
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(event) => {
                 dirty |= handle(event, &mut app);
-                while let Ok(event) = rx.try_recv() {
-                    dirty |= handle(event, &mut app);
+                while !app.quit {
+                    match rx.try_recv() {
+                        Ok(event) => dirty |= handle(event, &mut app),
+                        Err(_) => break,
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -193,5 +196,58 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         let _ = execute!(stdout(), DisableMouseCapture, Show);
         ratatui::restore();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{Event as Term, KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: char) -> Event {
+        Event::Input(Term::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    }
+
+    #[test]
+    fn the_loop_applies_queued_events_and_stops_on_q() {
+        let (tx, rx) = mpsc::channel();
+        let pending = AtomicBool::new(true);
+        for e in [key('4'), Event::Data, key('y'), key('q'), key('5')] {
+            tx.send(e).unwrap();
+        }
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            SystemTime::now(),
+        );
+        let app = run_loop(&mut terminal, app, &rx, &pending).unwrap();
+        assert!(app.quit);
+        assert_eq!(
+            app.focus,
+            panels::PanelId::Regions,
+            "keys after q are not applied"
+        );
+        assert!(app.log_y[panels::PanelId::Regions.index()]);
+        assert!(!pending.load(Ordering::Acquire), "the data flag is cleared");
+        assert!(terminal.backend().to_string().contains("no runs yet"));
+    }
+
+    #[test]
+    fn the_loop_ends_when_every_producer_is_gone() {
+        let (tx, rx) = mpsc::channel::<Event>();
+        drop(tx);
+        let mut terminal = Terminal::new(TestBackend::new(10, 3)).unwrap();
+        let app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            SystemTime::now(),
+        );
+        let app = run_loop(&mut terminal, app, &rx, &AtomicBool::new(false)).unwrap();
+        assert!(!app.quit);
     }
 }

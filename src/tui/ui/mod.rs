@@ -56,7 +56,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         return Hits::default();
     }
     let runs = app.runs.read();
-    let shown = app.shown_runs();
+    let shown = app.shown_of(runs.feeds.len());
     let window = union_domain(
         shown
             .iter()
