@@ -149,7 +149,7 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
         }
         if view.non_finite() > 0 {
             spans.push(Span::styled(
-                format!("×{} non-finite  ", view.non_finite()),
+                format!("×{} ", view.non_finite()),
                 theme.nonfinite,
             ));
         }

@@ -157,7 +157,7 @@ fn grid(
 ) {
     const MIN_W: u16 = 28;
     const MIN_H: u16 = 4;
-    let cols = (area.width / MIN_W).max(1) as usize;
+    let cols = ((area.width / MIN_W).max(1) as usize).min(specs.len().max(1));
     let rows = (area.height / MIN_H).max(1) as usize;
     let fit = cols * rows;
     let (shown, more) = if specs.len() > fit {

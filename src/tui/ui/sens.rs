@@ -174,7 +174,12 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
     } else {
         String::new()
     };
-    let header_text = format!("{name}{more} · {} neurons", v.max_width());
+    let header_text = format!(
+        "{name}{more} · {} neurons · steps {:.0}–{:.0}",
+        v.max_width(),
+        steps.0.max(0.0),
+        steps.1
+    );
     frame.render_widget(
         Paragraph::new(Line::styled(header_text, theme.title)),
         header,
