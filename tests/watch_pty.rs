@@ -1,6 +1,6 @@
-//! End to end: the real binary in a pseudo-terminal, on a run that grows
-//! while it watches. The new step must show up, `q` must exit cleanly and
-//! leave the terminal restored.
+//! End to end: the real binary in a pseudo-terminal, on a folder of runs
+//! that grows while it watches. The new step and the new run must show up,
+//! `q` must exit cleanly and leave the terminal restored.
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,8 @@ fn record(step: i64) -> String {
 #[test]
 fn watch_shows_appended_steps_and_quits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("metrics.jsonl");
+    std::fs::create_dir(dir.path().join("alpha")).unwrap();
+    let log = dir.path().join("alpha/metrics.jsonl");
     std::fs::write(&log, (0..3).map(record).collect::<String>()).unwrap();
 
     let pty = native_pty_system()
@@ -78,12 +79,17 @@ fn watch_shows_appended_steps_and_quits_cleanly() {
     });
     let mut keys = pty.master.take_writer().unwrap();
 
-    wait_for(&out, "step 2", Duration::from_secs(20));
+    wait_for(&out, "alpha · step 2", Duration::from_secs(20));
     assert!(screen(&out).contains("Neuron sensitivity"));
 
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     f.write_all(record(4242).as_bytes()).unwrap();
     wait_for(&out, "step 4242", Duration::from_secs(10));
+
+    // A run that starts later joins the list.
+    std::fs::create_dir(dir.path().join("beta")).unwrap();
+    std::fs::write(dir.path().join("beta/metrics.jsonl"), record(7)).unwrap();
+    wait_for(&out, "beta", Duration::from_secs(10));
 
     keys.write_all(b"?").unwrap();
     wait_for(&out, "this help", Duration::from_secs(10));

@@ -8,10 +8,12 @@
 //! second. The UI thread does no file I/O.
 
 pub mod app;
+pub mod filter;
 pub mod keymap;
 pub mod live;
 pub mod panels;
 pub mod plot;
+pub mod run_state;
 pub mod smooth;
 pub mod theme;
 pub mod ui;

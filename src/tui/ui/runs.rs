@@ -8,9 +8,9 @@ use ratatui::Frame;
 
 use super::Ctx;
 use crate::store::RunStore;
-use crate::tui::app::RunState;
 use crate::tui::keymap::Hits;
 use crate::tui::plot::{visible_len, RecordLimit};
+use crate::tui::run_state::RunState;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Ctx;
-use crate::tui::app::format_age;
+use crate::tui::run_state::format_age;
 
 /// Draws the status line.
 pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], area: Rect) {
