@@ -191,3 +191,51 @@ fn paused_display_ignores_new_records() {
         strip(&draw(&app, 100, 30).backend().to_string())
     );
 }
+
+#[test]
+fn every_size_and_panel_renders() {
+    let mut app = app(vec![grok_run("a", 60), grok_run("b", 30)]);
+    for panel in PanelId::ALL {
+        app.update(Action::Focus(panel));
+        for fullscreen in [false, true] {
+            if app.fullscreen != fullscreen {
+                app.update(Action::ToggleFullscreen);
+            }
+            for w in (0..130).step_by(9) {
+                for h in (0..45).step_by(4) {
+                    draw(&app, w, h);
+                }
+            }
+        }
+    }
+    for action in [
+        Action::NextXMode,
+        Action::NextXMode,
+        Action::NextXMode,
+        Action::ToggleCursor,
+        Action::Zoom(1e-9),
+        Action::Pan(-3.0),
+        Action::ToggleLogY,
+        Action::ToggleBreakdown,
+        Action::NextLayer,
+        Action::ToggleOverlay,
+        Action::ToggleHelp,
+    ] {
+        app.update(action);
+        for (w, h) in [(1, 1), (31, 9), (100, 30), (71, 21)] {
+            draw(&app, w, h);
+        }
+    }
+}
+
+#[test]
+fn no_color_draws_without_colour() {
+    let mut app = app(vec![grok_run("grok-p97", 120)]);
+    app.theme = Theme::default_theme().monochrome();
+    let t = draw(&app, 100, 30);
+    for cell in t.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
