@@ -19,10 +19,12 @@ use crate::tui::widgets::Heatmap;
 const SAMPLES_PER_COLUMN: usize = 8;
 
 /// Heat cells: `columns × rows`, scaled to 0..1, and the value of 1.
+/// Columns split the x window `x` (in `mode`'s units, a step mode) evenly,
+/// so the heatmap lines up with the charts.
 pub fn heat_cells(
     v: &VectorView<'_>,
     n: usize,
-    steps: (f64, f64),
+    (mode, x): (XMode, (f64, f64)),
     columns: usize,
     rows: usize,
 ) -> (Vec<Vec<f64>>, f64) {
@@ -43,14 +45,14 @@ pub fn heat_cells(
         }
         lo
     };
-    let span = steps.1 - steps.0;
+    let edge = |c: usize| mode.to_step(x.0 + (x.1 - x.0) * c as f64 / columns as f64);
     let mut out = Vec::with_capacity(columns);
     for c in 0..columns {
-        let a = first_at_or_after(steps.0 + span * c as f64 / columns as f64);
+        let a = first_at_or_after(edge(c));
         let b = if c + 1 == columns {
-            first_at_or_after(steps.1 + 1.0)
+            first_at_or_after(edge(columns) + 1.0)
         } else {
-            first_at_or_after(steps.0 + span * (c + 1) as f64 / columns as f64)
+            first_at_or_after(edge(c + 1))
         };
         // No checkpoint inside: carry the latest earlier one forward.
         let picks: Vec<usize> = if b - a > SAMPLES_PER_COLUMN {
@@ -157,14 +159,14 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(map_col);
-    let steps = match (ctx.window, app.x_mode) {
-        (Some((a, b)), XMode::Step | XMode::LogStep) => {
-            (app.x_mode.to_step(a), app.x_mode.to_step(b))
-        }
-        _ if n > 0 => (v.step(0) as f64, v.step(n - 1) as f64),
-        _ => (0.0, 0.0),
+    // Time axes: the heatmap keeps steps, over the whole run.
+    let x = match (ctx.window, app.x_mode) {
+        (Some(w), XMode::Step | XMode::LogStep) => (app.x_mode, w),
+        _ if n > 0 => (XMode::Step, (v.step(0) as f64, v.step(n - 1) as f64)),
+        _ => (XMode::Step, (0.0, 0.0)),
     };
-    let (cells, max) = heat_cells(&v, n, steps, map.width as usize, map.height as usize * 2);
+    let steps = (x.0.to_step(x.1 .0), x.0.to_step(x.1 .1));
+    let (cells, max) = heat_cells(&v, n, x, map.width as usize, map.height as usize * 2);
     let more = if layers.len() > 1 {
         format!(
             " ({}/{}, v: next)",
@@ -206,5 +208,39 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
             ]));
         }
         frame.render_widget(Paragraph::new(lines), side);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::parse_line;
+    use crate::store::RunStore;
+
+    #[test]
+    fn heat_cells_group_neurons_scale_to_the_max_and_fill_gaps() {
+        let mut s = RunStore::new();
+        for (step, v) in [
+            (0, "[1, 2, 3, 4]"),
+            (10, "[0, 0, 8, 0]"),
+            (40, "[4, 4, 4, 4]"),
+        ] {
+            let line = format!(r#"{{"step": {step}, "vectors": {{"sens/h": {v}}}}}"#);
+            let mut scratch = Vec::new();
+            s.push(&parse_line(line.as_bytes(), &mut scratch).unwrap());
+        }
+        let v = s.vector("sens/h").unwrap();
+        let (cells, max) = heat_cells(&v, 3, (XMode::Step, (0.0, 40.0)), 4, 2);
+        assert_eq!(max, 8.0);
+        assert_eq!(cells.len(), 4);
+        // Column 0 holds steps 0..10: neurons (1,2) → 2, (3,4) → 4.
+        assert_eq!(cells[0], vec![0.25, 0.5]);
+        // Column 1 holds step 10; column 2 has no checkpoint and repeats it.
+        assert_eq!(cells[1], vec![0.0, 1.0]);
+        assert_eq!(cells[2], cells[1]);
+        assert_eq!(cells[3], vec![0.5, 0.5]);
+        // Paused at two checkpoints: the last one is left out.
+        let (cells, _) = heat_cells(&v, 2, (XMode::Step, (0.0, 40.0)), 4, 2);
+        assert_eq!(cells[3], vec![0.0, 1.0]);
     }
 }
