@@ -4,6 +4,7 @@
 //! [`run::TailReader`] → [`store`] → the dashboard ([`tui`]) and [`summary`].
 
 pub mod cli;
+pub mod diag;
 pub mod import;
 pub mod run;
 pub mod source;
