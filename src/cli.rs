@@ -93,7 +93,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Summary { path, json } => summary(&path, json),
         Command::Demo => not_available("demo"),
         Command::Train(args) => crate::train::cli::run(*args),
-        Command::Watch { .. } => not_available("watch"),
+        Command::Watch { path, theme, poll } => {
+            crate::tui::run_watch(&crate::tui::WatchOptions { path, theme, poll })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay { .. } => not_available("replay"),
         Command::Export { .. } => not_available("export"),
     }

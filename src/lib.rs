@@ -1,7 +1,7 @@
 //! grokscope: a terminal dashboard for training diagnostics.
 //!
 //! Data flows `diag` → [`run::RunWriter`] → `metrics.jsonl` → [`watch`] →
-//! [`run::TailReader`] → [`store`] → the dashboard and [`summary`].
+//! [`run::TailReader`] → [`store`] → the dashboard ([`tui`]) and [`summary`].
 
 pub mod cli;
 pub mod diag;
@@ -11,4 +11,5 @@ pub mod source;
 pub mod store;
 pub mod summary;
 pub mod train;
+pub mod tui;
 pub mod watch;
