@@ -236,6 +236,9 @@ where
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut rng = SplitMix64::new(c.seed ^ 0xba7c_4e55);
     let mut grads = model.alloc_grads();
+    // With ⊥Grad, the diagnostics see the gradient before the projection:
+    // `sc/nlm_cos` then shows the NLM direction that ⊥Grad removes.
+    let mut raw_grads: Option<Gradients<f32, Cpu>> = None;
     let mut last = (
         eval::<IN, OUT, _>(&model, &train_x, &data.train, c.loss),
         eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss),
@@ -250,7 +253,7 @@ where
             let test = eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss);
             let (train, _) = last;
             last.1 = test;
-            let g = (epoch > 0).then_some(&grads);
+            let g = (epoch > 0).then(|| raw_grads.as_ref().unwrap_or(&grads));
             let mut rec = recorder
                 .record(epoch, &model, g)?
                 .unwrap_or_else(|| Record::new(epoch as i64).at_now());
@@ -307,6 +310,9 @@ where
             let dz = dev.tensor_from_vec(dz, *logits.shape());
             grads = (logits * dz).sum().backward();
             if c.perp_grad {
+                // A copy per step (one parameter vector) is cheap next to
+                // the forward and backward passes.
+                raw_grads = Some(grads.clone());
                 perp_grad::apply(&model, &mut grads)?;
             }
             opt.update(&mut model, &grads)?;
