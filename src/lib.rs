@@ -3,6 +3,7 @@
 //! Data flows `diag` → [`run::RunWriter`] → `metrics.jsonl` → [`watch`] →
 //! [`run::TailReader`] → [`store`] → the dashboard and [`summary`].
 
+pub mod analysis;
 pub mod cli;
 pub mod import;
 pub mod run;
