@@ -62,9 +62,8 @@ pub(super) fn stalls(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 a,
                 seg,
                 format!(
-                    "Stall: train/loss stayed near {} for {steps} steps (progress {:.2}% of its level); training is stuck — try a higher learning rate or a schedule change, and check for softmax collapse",
-                    show(s.level),
-                    100.0 * s.progress
+                    "Stall: train/loss has made no progress beyond noise for {steps} steps, near {}; training is stuck — try a higher learning rate or a schedule change, and check for softmax collapse",
+                    show(s.level)
                 ),
                 vec![
                     ("level", s.level),

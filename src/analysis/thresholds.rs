@@ -219,15 +219,40 @@ pub(super) fn accuracy(scope: &Scope<'_>, out: &mut Vec<Event>) {
     }
 }
 
-/// Used in messages of other detectors too.
-pub(super) fn show(v: f64) -> String {
-    format_value(v)
+/// A number for a one-line message: four significant digits (the evidence
+/// keeps the exact value).
+pub fn show(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format_value(v);
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    if !(-4..6).contains(&magnitude) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - magnitude).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{noisy, Synth};
     use super::super::{analyze, EventKind};
+
+    #[test]
+    fn message_numbers_are_short() {
+        use super::show;
+        assert_eq!(show(30.369949), "30.37");
+        assert_eq!(show(0.001632), "0.001632");
+        assert_eq!(show(1.2), "1.2");
+        assert_eq!(show(123456.0), "123456");
+        assert_eq!(show(2.5e-7), "2.500e-7");
+        assert_eq!(show(f64::NAN), "NaN");
+    }
 
     #[test]
     fn collapse_onset_and_saturation_at_their_steps() {
