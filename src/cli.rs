@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::analysis::analyze;
+use crate::export::csv::{export_csv, write_csv};
+use crate::export::png::{export_png, PngOptions};
 use crate::source::{discover, RunFeed};
 use crate::summary::RunSummary;
 
@@ -65,10 +68,10 @@ pub enum Command {
     Export {
         /// A run folder or .jsonl file.
         run: PathBuf,
-        /// Write tidy CSV to FILE.
+        /// Write tidy CSV (run,metric,step,time,value) to FILE ("-": standard output).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
-        /// Render the diagnostic panels to FILE.
+        /// Render the four diagnostic panels, with event markers, to FILE (PNG).
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
     },
@@ -97,7 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train { .. } => not_available("train"),
         Command::Watch { .. } => not_available("watch"),
         Command::Replay { .. } => not_available("replay"),
-        Command::Export { .. } => not_available("export"),
+        Command::Export { run, csv, png } => export(&run, csv.as_deref(), png.as_deref()),
     }
 }
 
@@ -134,6 +137,40 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }
             write!(out, "{}", s.to_text())?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(path: &Path, csv: Option<&Path>, png: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if csv.is_none() && png.is_none() {
+        anyhow::bail!("export: nothing to do; give --csv FILE and/or --png FILE");
+    }
+    let mut sources = discover(path)?;
+    if sources.len() != 1 {
+        let found = if sources.is_empty() {
+            "no run".to_string()
+        } else {
+            format!("{} runs", sources.len())
+        };
+        anyhow::bail!(
+            "{}: export takes one run (a folder with metrics.jsonl, a .jsonl file or TensorBoard event files); found {found}",
+            path.display()
+        );
+    }
+    let feed = RunFeed::load(sources.remove(0))?;
+    let name = feed.source.name.as_str();
+    if let Some(file) = csv {
+        if file == Path::new("-") {
+            write_csv(name, &feed.store, std::io::stdout().lock())?;
+        } else {
+            export_csv(name, &feed.store, file)?;
+            eprintln!("wrote {} ({} points)", file.display(), feed.store.points());
+        }
+    }
+    if let Some(file) = png {
+        let events = analyze(&feed.store);
+        export_png(name, &feed.store, &events, file, &PngOptions::default())?;
+        eprintln!("wrote {} ({} events marked)", file.display(), events.len());
     }
     Ok(ExitCode::SUCCESS)
 }

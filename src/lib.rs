@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod export;
 pub mod import;
 pub mod run;
 pub mod source;

@@ -1,0 +1,106 @@
+//! The neuron-sensitivity heatmap: one column per logged `sens/<layer>`
+//! vector (at its step), one row per neuron, colour by value.
+
+use plotters::prelude::*;
+
+use super::palette::Palette;
+use super::png::{draw_markers, text, Area, DrawError, Panel};
+use crate::analysis::{short_number, Event};
+use crate::store::VectorView;
+use crate::summary::format_value;
+
+/// At most this many columns are drawn (vectors are sampled evenly).
+pub const MAX_COLUMNS: usize = 400;
+/// At most this many rows are drawn (neighbouring neurons share a row,
+/// which shows their largest value).
+pub const MAX_ROWS: usize = 200;
+
+/// Draws `v` as a heatmap over the steps `x`.
+pub(super) fn draw_heatmap(
+    area: &Area<'_>,
+    v: &VectorView<'_>,
+    x: (f64, f64),
+    events: &[Event],
+    palette: &Palette,
+) -> Result<(), DrawError> {
+    let n = v.len();
+    let width = v.max_width();
+    let col_step = n.div_ceil(MAX_COLUMNS).max(1);
+    let row_step = width.div_ceil(MAX_ROWS).max(1);
+    let rows = width.div_ceil(row_step);
+    // Cells: (column start step, column end step, row, value).
+    let cols: Vec<usize> = (0..n).step_by(col_step).collect();
+    let mut cells = Vec::with_capacity(cols.len() * rows);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let gap = if n > 1 {
+        ((v.step(n - 1) - v.step(0)) as f64 / (n - 1) as f64).max(1.0)
+    } else {
+        (x.1 - x.0) / 50.0
+    };
+    for (k, &i) in cols.iter().enumerate() {
+        let x0 = v.step(i) as f64;
+        let x1 = cols
+            .get(k + 1)
+            .map(|&j| v.step(j) as f64)
+            .filter(|&e| e > x0)
+            .unwrap_or(x0 + gap * col_step as f64);
+        let values = v.get(i);
+        for r in 0..rows {
+            let group =
+                &values[(r * row_step).min(values.len())..((r + 1) * row_step).min(values.len())];
+            if group.is_empty() {
+                continue;
+            }
+            let finite = group.iter().copied().filter(|g| g.is_finite());
+            let value = finite.fold(f64::NAN, f64::max);
+            if value.is_finite() {
+                lo = lo.min(value);
+                hi = hi.max(value);
+            }
+            cells.push((x0, x1, r, value));
+        }
+    }
+    let x = (x.0, x.1.max(cells.iter().map(|c| c.1).fold(x.1, f64::max)));
+    let y = (0.0, rows as f64);
+    let title = format!(
+        "{} — {} (colour {}…{})",
+        Panel::Sensitivity.title(),
+        v.name(),
+        short_number(lo),
+        short_number(hi)
+    );
+    let mut chart = ChartBuilder::on(area)
+        .margin(6)
+        .caption(title, text(18, palette.title))
+        .x_label_area_size(28)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .axis_style(palette.border.rgb())
+        .label_style(text(12, palette.foreground))
+        .axis_desc_style(text(12, palette.dim))
+        .x_desc("step")
+        .y_desc(if row_step > 1 {
+            format!("neuron (÷{row_step})")
+        } else {
+            "neuron".into()
+        })
+        .x_label_formatter(&|v| format_value(*v))
+        .y_label_formatter(&|v| format!("{}", (*v * row_step as f64).round() as i64))
+        .draw()?;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    chart.draw_series(cells.into_iter().map(|(x0, x1, r, value)| {
+        let colour = if value.is_finite() {
+            palette.heat_colour((value - lo) / span)
+        } else {
+            palette.nonfinite
+        };
+        Rectangle::new(
+            [(x0, r as f64), (x1, r as f64 + 1.0)],
+            colour.rgb().filled(),
+        )
+    }))?;
+    draw_markers(&mut chart, events, x, y, palette)
+}

@@ -1,0 +1,603 @@
+//! The four diagnostic panels as a PNG picture (plotters, bitmap backend):
+//! Loss (train/test loss on a log axis, accuracy on a second axis), Softmax
+//! collapse, Linear regions, and Neuron sensitivity (a heatmap of the first
+//! `sens/<layer>` vector metric). Event markers cross every panel; the
+//! events are listed under the panels.
+//!
+//! Series are drawn from the store's min/max buckets, about one per pixel
+//! column, so a million points cost what a thousand do and no spike or NaN
+//! is averaged away. Text uses DejaVu Sans Mono, embedded in the binary
+//! (Bitstream Vera licence, `src/export/font/LICENSE`): no system font and
+//! no network is needed.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use super::heatmap::draw_heatmap;
+use super::palette::{Palette, Rgb};
+use super::ExportError;
+use crate::analysis::Event;
+use crate::store::{RunStore, SeriesView};
+use crate::summary::format_value;
+
+/// Default picture width in pixels.
+pub const WIDTH: u32 = 1600;
+/// Default picture height in pixels.
+pub const HEIGHT: u32 = 1000;
+
+/// Events listed under the panels (the rest are counted).
+pub const MAX_EVENT_LINES: usize = 6;
+
+const FONT_BYTES: &[u8] = include_bytes!("font/DejaVuSansMono.ttf");
+/// The family name the embedded font is registered under.
+pub(super) const FONT: &str = "sans-serif";
+const HEADER_PX: u32 = 40;
+const LINE_PX: u32 = 18;
+
+/// Registers the embedded font with plotters, once per process.
+fn register_embedded_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // A font compiled into the binary always parses (tested).
+        let _ = register_font(FONT, FontStyle::Normal, FONT_BYTES);
+    });
+}
+
+/// Size and colours of a picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PngOptions {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Colours.
+    pub palette: Palette,
+}
+
+impl Default for PngOptions {
+    fn default() -> PngOptions {
+        PngOptions {
+            width: WIDTH,
+            height: HEIGHT,
+            palette: Palette::dark(),
+        }
+    }
+}
+
+/// A drawing failure, as text (plotters' errors are generic over backends).
+#[derive(Debug)]
+pub(super) struct DrawError(pub String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> DrawError {
+        DrawError(e.to_string())
+    }
+}
+
+pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// The panels of the picture, in reading order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// Train/test loss and accuracy.
+    Loss,
+    /// Softmax collapse.
+    Collapse,
+    /// Local complexity.
+    Regions,
+    /// Neuron sensitivity.
+    Sensitivity,
+}
+
+impl Panel {
+    /// All panels, left to right and top to bottom.
+    pub const ALL: [Panel; 4] = [
+        Panel::Loss,
+        Panel::Collapse,
+        Panel::Regions,
+        Panel::Sensitivity,
+    ];
+
+    /// The panel's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Loss => "Loss",
+            Panel::Collapse => "Softmax collapse",
+            Panel::Regions => "Linear regions",
+            Panel::Sensitivity => "Neuron sensitivity",
+        }
+    }
+
+    /// The metric names that fill the panel, for its empty state.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Panel::Loss => "train/loss, test/loss, train/acc, test/acc",
+            Panel::Collapse => {
+                "sc/collapsed, sc/zero_loss, sc/nlm_cos, sc/margin, norm/logits, norm/weights"
+            }
+            Panel::Regions => "lc/train, lc/test, lc/random (or any lc/*)",
+            Panel::Sensitivity => {
+                "vectors sens/<layer>, or scalars sens/net_variability, sens/top_share"
+            }
+        }
+    }
+}
+
+/// Renders the picture into an RGB buffer (3 bytes per pixel, row-major).
+pub fn render(
+    run: &str,
+    store: &RunStore,
+    events: &[Event],
+    opts: &PngOptions,
+) -> Result<Vec<u8>, String> {
+    register_embedded_font();
+    let mut buf = vec![0u8; opts.width as usize * opts.height as usize * 3];
+    {
+        let root =
+            BitMapBackend::with_buffer(&mut buf, (opts.width, opts.height)).into_drawing_area();
+        draw(&root, run, store, events, &opts.palette).map_err(|e| e.0)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(buf)
+}
+
+/// Renders the picture and writes it to `path` as PNG.
+pub fn export_png(
+    run: &str,
+    store: &RunStore,
+    events: &[Event],
+    path: &Path,
+    opts: &PngOptions,
+) -> Result<(), ExportError> {
+    let render_error = |message| ExportError::Render {
+        path: path.to_path_buf(),
+        message,
+    };
+    // Create the file first: an unwritable path fails before any drawing.
+    let file = File::create(path).map_err(|source| ExportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let rgb = render(run, store, events, opts).map_err(render_error)?;
+    let mut encoder = ::png::Encoder::new(BufWriter::new(file), opts.width, opts.height);
+    encoder.set_color(::png::ColorType::Rgb);
+    encoder.set_depth(::png::BitDepth::Eight);
+    let write_error = |e: ::png::EncodingError| ExportError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let mut writer = encoder.write_header().map_err(write_error)?;
+    writer.write_image_data(&rgb).map_err(write_error)?;
+    writer.finish().map_err(write_error)
+}
+
+/// A text style in the embedded font.
+pub(super) fn text(size: u32, colour: Rgb) -> TextStyle<'static> {
+    TextStyle {
+        color: colour.rgb().to_backend_color(),
+        ..TextStyle::from((FONT, size).into_font())
+    }
+}
+
+/// The step range every panel shares.
+fn step_range(store: &RunStore) -> (f64, f64) {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for r in 0..store.records() {
+        let s = store.record_step(r);
+        lo = lo.min(s);
+        hi = hi.max(s);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if lo == hi {
+        return (lo as f64 - 1.0, hi as f64 + 1.0);
+    }
+    (lo as f64, hi as f64)
+}
+
+fn draw(
+    root: &Area<'_>,
+    run: &str,
+    store: &RunStore,
+    events: &[Event],
+    palette: &Palette,
+) -> Result<(), DrawError> {
+    root.fill(&palette.background.rgb())?;
+    let (w, h) = root.dim_in_pixel();
+    let lines = events.len().min(MAX_EVENT_LINES) + usize::from(events.len() > MAX_EVENT_LINES);
+    let footer = (lines.max(1) as u32 * LINE_PX + 10).min(h / 3);
+    let (header, rest) = root.split_vertically(HEADER_PX.min(h / 4));
+    let (body, foot) = rest.split_vertically(rest.dim_in_pixel().1.saturating_sub(footer));
+    let x = step_range(store);
+    let title = format!(
+        "{run}   steps {}–{}   {} records   {} event(s)",
+        x.0 as i64,
+        x.1 as i64,
+        store.records(),
+        events.len()
+    );
+    header.draw_text(&title, &text(20, palette.title), (12, 10))?;
+    let panels = body.split_evenly((2, 2));
+    for (panel, area) in Panel::ALL.into_iter().zip(&panels) {
+        let area = area.margin(4, 4, 6, 6);
+        match panel {
+            Panel::Sensitivity => draw_sensitivity(&area, store, x, events, palette)?,
+            _ => draw_line_panel(&area, panel, store, x, events, palette)?,
+        }
+    }
+    let chars = (w as usize / 9).max(20);
+    let shown = events.iter().take(MAX_EVENT_LINES);
+    for (k, e) in shown.enumerate() {
+        let mut line = format!("step {:<9} {:<20} {}", e.step, e.kind.as_str(), e.message);
+        if line.chars().count() > chars {
+            line = line.chars().take(chars - 1).collect::<String>() + "…";
+        }
+        let colour = palette.severity_colour(e.severity);
+        foot.draw_text(
+            &line,
+            &text(14, colour),
+            (12, 4 + k as i32 * LINE_PX as i32),
+        )?;
+    }
+    if events.len() > MAX_EVENT_LINES {
+        let more = format!(
+            "… and {} more (grokscope summary lists them all)",
+            events.len() - MAX_EVENT_LINES
+        );
+        let y = 4 + MAX_EVENT_LINES as i32 * LINE_PX as i32;
+        foot.draw_text(&more, &text(14, palette.dim), (12, y))?;
+    }
+    if events.is_empty() {
+        foot.draw_text("no events detected", &text(14, palette.dim), (12, 4))?;
+    }
+    Ok(())
+}
+
+/// Which of a list of names the store has.
+fn present<'a>(store: &'a RunStore, names: &[&str]) -> Vec<SeriesView<'a>> {
+    names
+        .iter()
+        .filter_map(|n| store.series(n))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Metrics whose name starts with `prefix`, at most `max`.
+fn with_prefix<'a>(store: &'a RunStore, prefix: &str, max: usize) -> Vec<SeriesView<'a>> {
+    store
+        .metric_names()
+        .filter(|n| n.starts_with(prefix))
+        .filter_map(|n| store.series(n))
+        .filter(|s| !s.is_empty())
+        .take(max)
+        .collect()
+}
+
+/// How values map onto a panel's y axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum YScale {
+    Linear,
+    Log10,
+}
+
+impl YScale {
+    fn map(self, v: f64) -> Option<f64> {
+        match self {
+            _ if !v.is_finite() => None,
+            YScale::Linear => Some(v),
+            YScale::Log10 => (v > 0.0).then(|| v.log10()),
+        }
+    }
+
+    fn label(self, y: f64) -> String {
+        match self {
+            YScale::Linear => format_value(y),
+            YScale::Log10 => {
+                // Two significant digits: 3.2, 0.032, 1e-7.
+                let v = 10f64.powf(y);
+                let magnitude = y.floor() as i32;
+                if (-3..5).contains(&magnitude) {
+                    let decimals = (1 - magnitude).max(0) as usize;
+                    format!("{v:.decimals$}")
+                } else {
+                    format!("{v:.1e}").replace(".0e", "e")
+                }
+            }
+        }
+    }
+}
+
+/// The series of a line panel: primary (left axis) and secondary (right
+/// axis, 0..1, for accuracies).
+fn panel_series<'a>(
+    panel: Panel,
+    store: &'a RunStore,
+) -> (Vec<SeriesView<'a>>, Vec<SeriesView<'a>>) {
+    match panel {
+        Panel::Loss => {
+            let mut loss = present(store, &["train/loss", "test/loss"]);
+            loss.extend(
+                store
+                    .metric_names()
+                    .filter(|n| n.ends_with("/loss") && *n != "train/loss" && *n != "test/loss")
+                    .filter_map(|n| store.series(n))
+                    .take(4),
+            );
+            (loss, present(store, &["train/acc", "test/acc"]))
+        }
+        Panel::Collapse => {
+            let fractions = present(store, &["sc/collapsed", "sc/zero_loss", "sc/nlm_cos"]);
+            if fractions.is_empty() {
+                (
+                    present(store, &["sc/margin", "norm/logits", "norm/weights"]),
+                    Vec::new(),
+                )
+            } else {
+                (fractions, Vec::new())
+            }
+        }
+        Panel::Regions => {
+            let sets = present(store, &["lc/train", "lc/test", "lc/random"]);
+            if sets.is_empty() {
+                (with_prefix(store, "lc/", 8), Vec::new())
+            } else {
+                (sets, Vec::new())
+            }
+        }
+        Panel::Sensitivity => (
+            present(store, &["sens/net_variability", "sens/top_share"]),
+            Vec::new(),
+        ),
+    }
+}
+
+/// The y range of some series on a scale, padded; None if nothing finite.
+fn y_range(series: &[SeriesView<'_>], scale: YScale) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for s in series {
+        let e = s.total_extent();
+        if !e.has_finite() {
+            continue;
+        }
+        let (a, b) = match scale {
+            YScale::Linear => (Some(e.min), Some(e.max)),
+            YScale::Log10 => (scale.map(e.min), scale.map(e.max)),
+        };
+        if let (Some(a), Some(b)) = (a, b) {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+    }
+    if lo > hi {
+        return None;
+    }
+    let pad = if hi > lo {
+        0.05 * (hi - lo)
+    } else {
+        0.5_f64.max(lo.abs() * 0.1)
+    };
+    Some((lo - pad, hi + pad))
+}
+
+/// Min/max envelope paths of a series (one path per segment), about one
+/// bucket per pixel column, and the steps of buckets holding NaN/Inf.
+fn envelope(
+    s: &SeriesView<'_>,
+    x: (f64, f64),
+    columns: usize,
+    scale: YScale,
+) -> (Vec<Vec<(f64, f64)>>, Vec<f64>) {
+    let mut paths: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut bad = Vec::new();
+    let mut segment = usize::MAX;
+    for b in s.buckets(x.0 as i64..=x.1 as i64, columns.max(1)) {
+        if b.segment != segment || paths.is_empty() {
+            paths.push(Vec::new());
+            segment = b.segment;
+        }
+        let path = paths.last_mut().expect("pushed above");
+        let mid = (b.first_step as f64 + b.last_step as f64) / 2.0;
+        if let Some(y) = scale.map(b.first) {
+            path.push((b.first_step as f64, y));
+        }
+        if b.extent.has_finite() {
+            if let (Some(lo), Some(hi)) = (scale.map(b.extent.min), scale.map(b.extent.max)) {
+                path.push((mid, lo));
+                path.push((mid, hi));
+            }
+        }
+        if let Some(y) = scale.map(b.last) {
+            path.push((b.last_step as f64, y));
+        }
+        if b.extent.non_finite.any() {
+            bad.push(mid);
+        }
+    }
+    (paths, bad)
+}
+
+/// A panel with no data: its frame, title and which metrics would fill it.
+pub(super) fn draw_empty(
+    area: &Area<'_>,
+    panel: Panel,
+    palette: &Palette,
+) -> Result<(), DrawError> {
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Rectangle::new(
+        [(0, 0), (w as i32 - 1, h as i32 - 1)],
+        palette.border.rgb(),
+    ))?;
+    area.draw_text(panel.title(), &text(18, palette.title), (10, 8))?;
+    let cy = h as i32 / 2 - 20;
+    area.draw_text("no data in this run", &text(16, palette.dim), (20, cy))?;
+    area.draw_text(
+        &format!("logs of {} would fill it", panel.expected()),
+        &text(13, palette.dim),
+        (20, cy + 26),
+    )?;
+    Ok(())
+}
+
+/// Vertical event markers with short labels over a chart's plotting area.
+pub(super) fn draw_markers<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    events: &[Event],
+    x: (f64, f64),
+    y: (f64, f64),
+    palette: &Palette,
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    for (k, e) in events.iter().enumerate() {
+        let sx = e.step as f64;
+        if sx < x.0 || sx > x.1 {
+            continue;
+        }
+        let colour = palette.severity_colour(e.severity).rgb();
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(sx, y.0), (sx, y.1)],
+                colour.stroke_width(1),
+            )))
+            .map_err(|e| DrawError(e.to_string()))?;
+        let label = Text::new(
+            e.kind.short_label().to_string(),
+            // Three staggered rows, so labels of close events stay legible.
+            (sx, y.1 - (k % 3) as f64 * 0.05 * (y.1 - y.0)),
+            text(12, palette.severity_colour(e.severity)),
+        );
+        chart
+            .draw_series(std::iter::once(label))
+            .map_err(|e| DrawError(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn draw_line_panel(
+    area: &Area<'_>,
+    panel: Panel,
+    store: &RunStore,
+    x: (f64, f64),
+    events: &[Event],
+    palette: &Palette,
+) -> Result<(), DrawError> {
+    let (primary, secondary) = panel_series(panel, store);
+    if primary.is_empty() && secondary.is_empty() {
+        return draw_empty(area, panel, palette);
+    }
+    let log = panel == Panel::Loss
+        && !primary.is_empty()
+        && primary.iter().all(|s| {
+            let e = s.total_extent();
+            !e.has_finite() || e.min > 0.0
+        });
+    let scale = if log { YScale::Log10 } else { YScale::Linear };
+    let y = y_range(&primary, scale).unwrap_or((0.0, 1.0));
+    let title = if log {
+        format!("{} (log scale)", panel.title())
+    } else {
+        panel.title().to_string()
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin(6)
+        .caption(title, text(18, palette.title))
+        .x_label_area_size(28)
+        .y_label_area_size(70)
+        .right_y_label_area_size(if secondary.is_empty() { 0 } else { 50 })
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?
+        .set_secondary_coord(x.0..x.1, -0.02..1.02);
+    chart
+        .configure_mesh()
+        .bold_line_style(palette.border.rgb().mix(0.5))
+        .light_line_style(palette.border.rgb().mix(0.15))
+        .axis_style(palette.border.rgb())
+        .label_style(text(12, palette.foreground))
+        .axis_desc_style(text(12, palette.dim))
+        .x_desc("step")
+        .x_label_formatter(&|v| format_value(*v))
+        .y_label_formatter(&|v| scale.label(*v))
+        .draw()?;
+    if !secondary.is_empty() {
+        chart
+            .configure_secondary_axes()
+            .axis_style(palette.border.rgb())
+            .label_style(text(12, palette.foreground))
+            .y_desc("accuracy")
+            .axis_desc_style(text(12, palette.dim))
+            .draw()?;
+    }
+    let (px, _) = area.dim_in_pixel();
+    let columns = px.saturating_sub(130) as usize;
+    let mut bad_steps = Vec::new();
+    for (k, s) in primary.iter().enumerate() {
+        let colour = palette.series_colour(k).rgb();
+        let (paths, bad) = envelope(s, x, columns, scale);
+        bad_steps.extend(bad);
+        for (j, path) in paths.into_iter().enumerate() {
+            let drawn = chart.draw_series(LineSeries::new(path, colour.stroke_width(2)))?;
+            if j == 0 {
+                drawn
+                    .label(s.name())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
+            }
+        }
+    }
+    for (k, s) in secondary.iter().enumerate() {
+        let colour = palette.series_colour(primary.len() + k).rgb();
+        let (paths, bad) = envelope(s, x, columns, YScale::Linear);
+        bad_steps.extend(bad);
+        for (j, path) in paths.into_iter().enumerate() {
+            let drawn =
+                chart.draw_secondary_series(LineSeries::new(path, colour.stroke_width(1)))?;
+            if j == 0 {
+                drawn
+                    .label(format!("{} (right)", s.name()))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
+            }
+        }
+    }
+    let nonfinite = palette.nonfinite.rgb();
+    let tick = 0.04 * (y.1 - y.0);
+    chart.draw_series(bad_steps.into_iter().map(|sx| {
+        PathElement::new(vec![(sx, y.1), (sx, y.1 - tick)], nonfinite.stroke_width(3))
+    }))?;
+    draw_markers(&mut chart, events, x, y, palette)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(palette.background.rgb().mix(0.85))
+        .border_style(palette.border.rgb())
+        .label_font(text(12, palette.foreground))
+        .draw()?;
+    Ok(())
+}
+
+fn draw_sensitivity(
+    area: &Area<'_>,
+    store: &RunStore,
+    x: (f64, f64),
+    events: &[Event],
+    palette: &Palette,
+) -> Result<(), DrawError> {
+    let vector = store
+        .vector_names()
+        .filter(|n| n.starts_with("sens/"))
+        .filter_map(|n| store.vector(n))
+        .find(|v| !v.is_empty() && v.max_width() > 0);
+    match vector {
+        Some(v) => draw_heatmap(area, &v, x, events, palette),
+        None => draw_line_panel(area, Panel::Sensitivity, store, x, events, palette),
+    }
+}
