@@ -1,6 +1,7 @@
 //! Robust statistics shared by the detectors: medians, median absolute
 //! deviations and noise estimates that a few outliers or NaNs cannot move.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use crate::store::SeriesView;
@@ -54,6 +55,92 @@ pub fn noise_sigma(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
     MAD_TO_SIGMA * mad / std::f64::consts::SQRT_2
 }
 
+/// The last `capacity` values pushed, kept sorted as well, so the median
+/// costs O(1) and the MAD O(capacity / 2) instead of a selection over a
+/// copy: the spike detector asks for both at almost every point.
+#[derive(Debug, Clone)]
+pub struct SortedWindow {
+    capacity: usize,
+    ring: VecDeque<f64>,
+    sorted: Vec<f64>,
+}
+
+impl SortedWindow {
+    /// An empty window of `capacity` (≥ 1) values.
+    pub fn new(capacity: usize) -> SortedWindow {
+        let capacity = capacity.max(1);
+        SortedWindow {
+            capacity,
+            ring: VecDeque::with_capacity(capacity + 1),
+            sorted: Vec::with_capacity(capacity + 1),
+        }
+    }
+
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Adds a finite value, dropping the oldest when full.
+    pub fn push(&mut self, v: f64) {
+        if self.ring.len() == self.capacity {
+            if let Some(old) = self.ring.pop_front() {
+                let i = self.sorted.partition_point(|x| x.total_cmp(&old).is_lt());
+                self.sorted.remove(i);
+            }
+        }
+        self.ring.push_back(v);
+        let i = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
+        self.sorted.insert(i, v);
+    }
+
+    /// Median and median absolute deviation, as [`median_mad`] computes
+    /// them; NaN when empty.
+    pub fn median_mad(&self) -> (f64, f64) {
+        let x = &self.sorted;
+        let n = x.len();
+        if n == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let mid = |a: f64, b: f64| a + (b - a) / 2.0;
+        let m = if n % 2 == 1 {
+            x[n / 2]
+        } else {
+            mid(x[n / 2 - 1], x[n / 2])
+        };
+        // Deviations below the median, nearest first, and above it: two
+        // sorted runs; merge them up to the middle one.
+        let p = x.partition_point(|&v| v < m);
+        let (mut lo, mut hi) = (p, p);
+        let mut next = || {
+            let below = (lo > 0).then(|| m - x[lo - 1]);
+            let above = (hi < n).then(|| x[hi] - m);
+            match (below, above) {
+                (Some(b), Some(a)) if b <= a => {
+                    lo -= 1;
+                    b
+                }
+                (_, Some(a)) => {
+                    hi += 1;
+                    a
+                }
+                (Some(b), None) => {
+                    lo -= 1;
+                    b
+                }
+                (None, None) => f64::NAN,
+            }
+        };
+        let mut prev = f64::NAN;
+        for _ in 0..n / 2 {
+            prev = next();
+        }
+        let kth = next();
+        let mad = if n % 2 == 1 { kth } else { mid(prev, kth) };
+        (m, mad)
+    }
+}
+
 /// The finite points of `series` in `range`, as (point index, value).
 pub fn finite_points(series: &SeriesView<'_>, range: Range<usize>) -> (Vec<usize>, Vec<f64>) {
     let values = &series.values()[range.clone()];
@@ -80,6 +167,30 @@ mod tests {
         assert!(median(&[], &mut s).is_nan());
         let (m, mad) = median_mad(&[1.0, 2.0, 3.0, 4.0, 100.0], &mut s);
         assert_eq!((m, mad), (3.0, 1.0));
+    }
+
+    #[test]
+    fn the_sorted_window_agrees_with_selection() {
+        let mut rng = super::super::testkit::Rng::new(3);
+        let mut s = Vec::new();
+        for cap in [1, 2, 5, 64] {
+            let mut w = SortedWindow::new(cap);
+            let mut all = Vec::new();
+            for k in 0..500 {
+                // Repeated values too, as quantised losses have.
+                let v = if k % 7 == 0 {
+                    1.0
+                } else {
+                    (rng.normal() * 4.0).round()
+                };
+                w.push(v);
+                all.push(v);
+                let tail = &all[all.len().saturating_sub(cap)..];
+                assert_eq!(w.len(), tail.len());
+                assert_eq!(w.median_mad(), median_mad(tail, &mut s), "cap {cap} k {k}");
+            }
+        }
+        assert!(SortedWindow::new(3).median_mad().0.is_nan());
     }
 
     #[test]

@@ -219,4 +219,20 @@ fn analysis_cost_on_a_million_points() {
     let t = std::time::Instant::now();
     let events = analyze(&store);
     println!("analyze: {:?} ({} events)", t.elapsed(), events.len());
+    let scope = super::Scope::new(&store, store.records());
+    type Detector = fn(&super::Scope<'_>, &mut Vec<super::Event>);
+    let detectors: [(&str, Detector); 6] = [
+        ("non_finite", super::anomalies::non_finite),
+        ("collapse", super::thresholds::collapse),
+        ("accuracy", super::thresholds::accuracy),
+        ("complexity", super::complexity::phases),
+        ("spikes", super::anomalies::spikes),
+        ("stalls", super::stall::stalls),
+    ];
+    for (name, detect) in detectors {
+        let t = std::time::Instant::now();
+        let mut out = Vec::new();
+        detect(&scope, &mut out);
+        println!("  {name}: {:?}", t.elapsed());
+    }
 }
