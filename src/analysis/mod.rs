@@ -3,8 +3,8 @@
 //! spikes and stalls. docs/ANALYSIS.md gives every rule and threshold.
 //!
 //! [`analyze`] is a pure function of a [`RunStore`] and costs O(points of
-//! the metrics it reads) with small constants (about 15 ms per million
-//! points on one core, see docs/ANALYSIS.md); [`Analyzer`] caches its result
+//! the metrics it reads) (about 60 ms for a million-point run, see
+//! docs/ANALYSIS.md); [`Analyzer`] caches its result
 //! and only runs it again when the store has changed, so a dashboard can call
 //! [`Analyzer::update`] after every ingest. Every segment of a run (a step
 //! going backwards starts one) is analysed on its own; each [`Event`] says

@@ -157,6 +157,18 @@ mod tests {
     }
 
     #[test]
+    fn a_loss_stuck_at_exactly_zero_is_a_stall() {
+        // Softmax collapse: the loss rounds to 0 and stays there.
+        let loss: Vec<f64> = (0..400)
+            .map(|i| (1.0 - i as f64 / 100.0).max(0.0))
+            .collect();
+        let found = stretches(&loss);
+        assert_eq!(found.len(), 1);
+        assert!((60..=110).contains(&found[0].start), "{}", found[0].start);
+        assert_eq!(found[0].level, 0.0);
+    }
+
+    #[test]
     fn steady_power_law_progress_is_not_a_stall() {
         let loss = noisy(5000, 6, |i| 3.0 / (1.0 + i as f64 / 20.0).sqrt(), 0.002);
         assert!(stretches(&loss).is_empty());
