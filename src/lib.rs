@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod diag;
 pub mod export;
 pub mod import;
 pub mod run;

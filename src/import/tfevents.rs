@@ -9,14 +9,15 @@
 //! file with a warning, since nothing after it can be framed.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
+
 use super::proto::{summary_values, tensor_scalar, Event, Histogram, DATA_CLASS_SCALAR};
 use crate::run::record::{ScalarList, VectorList};
-use crate::run::{LineRecord, PollStats, ResetReason, TailItem};
+use crate::run::{with_path, LineRecord, PollStats, ResetReason, TailItem};
 
 /// Masked CRC-32C, as TFRecord stores it.
 pub fn masked_crc32c(data: &[u8]) -> u32 {
@@ -47,7 +48,7 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 /// Records longer than this are taken for corruption (TensorBoard's own
 /// records are far smaller; a graph is at most a few hundred MB).
 const MAX_RECORD: u64 = 1 << 30;
-const READ_CHUNK: usize = 4 << 20;
+const READ_CHUNK: usize = 1 << 20;
 const HEADER: usize = 12;
 
 /// Where a tag's values belong, from the first metadata seen for it.
@@ -103,7 +104,7 @@ fn inode(_: &fs::Metadata) -> Option<u64> {
 pub struct TfRunReader {
     root: PathBuf,
     files: Vec<FileReader>,
-    tags: HashMap<String, TagKind>,
+    tags: FxHashMap<String, TagKind>,
     /// Ordinal of the next record across the run, for reports.
     ordinal: u64,
 }
@@ -114,7 +115,7 @@ impl TfRunReader {
         TfRunReader {
             root: root.into(),
             files: Vec::new(),
-            tags: HashMap::new(),
+            tags: FxHashMap::default(),
             ordinal: 0,
         }
     }
@@ -190,27 +191,34 @@ impl TfRunReader {
             file.seek(SeekFrom::Start(f.read))?;
             f.file = Some(file);
         }
-        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let f = &mut self.files[i];
-            let n = match f.file.as_mut().expect("opened").read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(with_path(e, &f.path)),
-            };
+            // Read straight behind the bytes still waiting to be framed
+            // (read_to_end on a bounded reader appends without zero-filling).
+            let have = f.buf.len();
+            let file = f.file.as_mut().expect("opened");
+            let result = file.take(READ_CHUNK as u64).read_to_end(&mut f.buf);
+            // Bytes read before an error stay queued for framing.
+            let n = f.buf.len() - have;
             f.read += n as u64;
             stats.bytes += n as u64;
-            f.buf.extend_from_slice(&chunk[..n]);
+            if let Err(e) = result {
+                return Err(with_path(e, &f.path));
+            }
+            if n == 0 {
+                break;
+            }
             let mut buf = std::mem::take(&mut f.buf);
             let used = self.frame(i, &buf, stats, sink);
             buf.drain(..used);
             self.files[i].buf = buf;
             if self.files[i].stopped.is_some() {
-                self.files[i].buf.clear();
+                self.files[i].buf = Vec::new();
                 break;
             }
         }
+        // Idle readers keep only their held partial record, not a chunk.
+        self.files[i].buf.shrink_to_fit();
         Ok(())
     }
 
@@ -296,21 +304,19 @@ impl TfRunReader {
         if let Some(summary) = event.summary {
             for value in summary_values(summary) {
                 let value = value?;
-                let kind = match value.metadata {
-                    Some(m) => {
-                        let kind =
-                            if m.plugin == Some("scalars") || m.data_class == DATA_CLASS_SCALAR {
-                                TagKind::Scalar
-                            } else {
-                                TagKind::Other
-                            };
-                        if !self.tags.contains_key(value.tag) {
-                            self.tags.insert(value.tag.to_string(), kind);
-                        }
-                        self.tags[value.tag]
+                // A tag's plugin comes with its first value only: remember it.
+                if let Some(m) = value.metadata {
+                    if !self.tags.contains_key(value.tag) {
+                        let scalar =
+                            m.plugin == Some("scalars") || m.data_class == DATA_CLASS_SCALAR;
+                        let kind = if scalar {
+                            TagKind::Scalar
+                        } else {
+                            TagKind::Other
+                        };
+                        self.tags.insert(value.tag.to_string(), kind);
                     }
-                    None => self.tags.get(value.tag).copied().unwrap_or(TagKind::Other),
-                };
+                }
                 let name = metric_name(value.tag);
                 if let Some(v) = value.simple_value {
                     scalars.push((name, f64::from(v)));
@@ -319,9 +325,11 @@ impl TfRunReader {
                     let limits_name = Cow::Owned(format!("{name}/limits"));
                     vectors.push((name, h.counts));
                     vectors.push((limits_name, h.limits));
-                } else if let (Some(t), TagKind::Scalar) = (value.tensor, kind) {
-                    if let Some(v) = tensor_scalar(t)? {
-                        scalars.push((name, v));
+                } else if let Some(t) = value.tensor {
+                    if self.tags.get(value.tag) == Some(&TagKind::Scalar) {
+                        if let Some(v) = tensor_scalar(t)? {
+                            scalars.push((name, v));
+                        }
                     }
                 }
             }
@@ -350,29 +358,25 @@ impl TfRunReader {
 /// `Accuracy/test` map onto `train/loss`, `test/acc` so the diagnostic
 /// panels find them. Anything else is kept as is (generic panel).
 pub fn metric_name(tag: &str) -> Cow<'_, str> {
-    if let Some((what, split)) = tag.split_once('/') {
-        let split_l = split.to_ascii_lowercase();
-        if matches!(
-            split_l.as_str(),
-            "train" | "test" | "val" | "valid" | "validation"
-        ) {
-            let what_l = what.to_ascii_lowercase();
-            let metric = match what_l.as_str() {
-                "loss" => Some("loss"),
-                "accuracy" | "acc" => Some("acc"),
-                _ => None,
-            };
-            if let Some(m) = metric {
-                let group = if split_l == "train" { "train" } else { "test" };
-                return Cow::Owned(format!("{group}/{m}"));
-            }
-        }
-    }
-    Cow::Borrowed(tag)
-}
-
-fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    let Some((what, split)) = tag.split_once('/') else {
+        return Cow::Borrowed(tag);
+    };
+    let is = |s: &str, names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n));
+    let group = if is(split, &["train"]) {
+        "train"
+    } else if is(split, &["test", "val", "valid", "validation"]) {
+        "test"
+    } else {
+        return Cow::Borrowed(tag);
+    };
+    let metric = if is(what, &["loss"]) {
+        "loss"
+    } else if is(what, &["accuracy", "acc"]) {
+        "acc"
+    } else {
+        return Cow::Borrowed(tag);
+    };
+    Cow::Owned(format!("{group}/{metric}"))
 }
 
 #[cfg(test)]

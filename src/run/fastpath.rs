@@ -121,6 +121,19 @@ impl<'a> Cursor<'a> {
         Some(if neg { -v } else { v })
     }
 
+    /// After an object member: `true` past a closing `}`, `false` past a
+    /// `,`, `None` for anything else.
+    #[inline]
+    fn object_ends(&mut self) -> Option<bool> {
+        let end = match self.peek()? {
+            b',' => false,
+            b'}' => true,
+            _ => return None,
+        };
+        self.i += 1;
+        Some(end)
+    }
+
     /// A scalar value: a number or one of the non-finite spellings.
     #[inline]
     fn value(&mut self) -> Option<f64> {
@@ -169,13 +182,8 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
                         let name = c.plain_str()?;
                         c.eat(b':')?;
                         list.push((Cow::Borrowed(name), c.value()?));
-                        match c.peek()? {
-                            b',' => c.i += 1,
-                            b'}' => {
-                                c.i += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if c.object_ends()? {
+                            break;
                         }
                     }
                 }
@@ -183,13 +191,8 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
             }
             _ => return None,
         }
-        match c.peek()? {
-            b',' => c.i += 1,
-            b'}' => {
-                c.i += 1;
-                break;
-            }
-            _ => return None,
+        if c.object_ends()? {
+            break;
         }
     }
     c.ws();

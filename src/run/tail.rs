@@ -182,9 +182,10 @@ impl TailReader {
         if meta.len() == self.offset && !stats.reset {
             return Ok(stats);
         }
-        if self.chunk.len() < READ_CHUNK {
-            self.chunk.resize(READ_CHUNK, 0);
-        }
+        // Sized to what was appended, so that many idle readers hold no
+        // large buffers between polls.
+        let growth = meta.len().saturating_sub(self.offset).max(4096);
+        self.chunk = vec![0; growth.min(READ_CHUNK as u64) as usize];
         loop {
             let file = self.file.as_mut().expect("opened above");
             let n = match file.read(&mut self.chunk) {
@@ -197,6 +198,7 @@ impl TailReader {
             stats.bytes += n as u64;
             self.consume(n, &mut stats, sink);
         }
+        self.chunk = Vec::new();
         Ok(stats)
     }
 
@@ -247,7 +249,7 @@ impl TailReader {
     }
 
     fn err(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+        super::with_path(e, &self.path)
     }
 
     /// Splits the first `n` bytes of the chunk into lines.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::record::{now_epoch_seconds, Record};
+use super::with_path;
 
 /// File name of a run folder's log.
 pub const METRICS_FILE: &str = "metrics.jsonl";
@@ -134,10 +135,6 @@ impl RunWriter {
         }
         Ok(())
     }
-}
-
-fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

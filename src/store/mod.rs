@@ -8,8 +8,9 @@
 
 pub mod index;
 
-use std::collections::HashMap;
 use std::ops::{Range, RangeInclusive};
+
+use rustc_hash::FxHashMap;
 
 pub use index::{Extent, MinMaxIndex, NonFinite, FANOUT};
 
@@ -26,12 +27,19 @@ pub struct Series {
     values: Vec<f64>,
     index: MinMaxIndex,
     non_finite: u64,
+    /// The metric that followed this one last time ([`NO_METRIC`] if none):
+    /// logs repeat their order, so this predicts the next name.
+    successor: MetricId,
 }
+
+/// "No metric" in [`Series::successor`].
+const NO_METRIC: MetricId = MetricId::MAX;
 
 impl Series {
     fn new(name: &str) -> Series {
         Series {
             name: name.into(),
+            successor: NO_METRIC,
             ..Series::default()
         }
     }
@@ -80,25 +88,43 @@ pub struct Bucket {
 }
 
 /// Everything known about one run's data.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunStore {
     steps: Vec<i64>,
     times: Vec<f64>,
     segment_starts: Vec<u32>,
-    metric_ids: HashMap<Box<str>, MetricId>,
+    metric_ids: FxHashMap<Box<str>, MetricId>,
     metrics: Vec<Series>,
-    vector_ids: HashMap<Box<str>, usize>,
+    vector_ids: FxHashMap<Box<str>, usize>,
     vectors: Vec<VectorSeries>,
     notes: Vec<(u32, String)>,
-    /// Metric ids in the order the previous record listed them: records of
-    /// one run almost always repeat it, which saves a hash lookup per value.
-    last_order: Vec<MetricId>,
+    /// The metric of the last value stored (see [`Series::successor`]).
+    last_metric: MetricId,
+    /// Reused by [`RunStore::push_merging`].
+    scratch_ids: Vec<MetricId>,
+}
+
+impl Default for RunStore {
+    fn default() -> Self {
+        RunStore::new()
+    }
 }
 
 impl RunStore {
     /// An empty store.
     pub fn new() -> RunStore {
-        RunStore::default()
+        RunStore {
+            steps: Vec::new(),
+            times: Vec::new(),
+            segment_starts: Vec::new(),
+            metric_ids: FxHashMap::default(),
+            metrics: Vec::new(),
+            vector_ids: FxHashMap::default(),
+            vectors: Vec::new(),
+            notes: Vec::new(),
+            last_metric: NO_METRIC,
+            scratch_ids: Vec::new(),
+        }
     }
 
     /// Number of records.
@@ -216,7 +242,7 @@ impl RunStore {
 
     /// Forgets all data (the log was truncated or replaced), keeping nothing.
     pub fn clear(&mut self) {
-        *self = RunStore::default();
+        *self = RunStore::new();
     }
 
     /// Gives back spare capacity (after a bulk load).
@@ -231,13 +257,12 @@ impl RunStore {
 
     /// Appends one record.
     pub fn push(&mut self, r: &LineRecord<'_>) {
-        let rec = self.steps.len() as u32;
-        if matches!(self.steps.last(), Some(&last) if r.step < last) {
-            self.segment_starts.push(rec);
+        let rec = self.open_record(r);
+        for (name, v) in &r.scalars.0 {
+            let id = self.resolve(name);
+            self.metrics[id].push(rec, *v);
         }
-        self.steps.push(r.step);
-        self.times.push(r.time.unwrap_or(f64::NAN));
-        self.append_values(rec, r);
+        self.append_vectors_and_notes(rec, r);
     }
 
     /// Appends a record, folding it into the previous record when that has
@@ -249,40 +274,61 @@ impl RunStore {
             return self.push(r);
         };
         let rec = last as u32;
+        let mut ids = std::mem::take(&mut self.scratch_ids);
+        ids.clear();
+        ids.extend(r.scalars.0.iter().map(|(name, _)| self.resolve(name)));
         let clash = self.steps[last] != r.step
-            || r.scalars.0.iter().any(|(name, _)| {
-                self.metric_ids
-                    .get(&**name)
-                    .is_some_and(|&id| self.metrics[id].records.last() == Some(&rec))
-            })
+            || ids
+                .iter()
+                .any(|&id| self.metrics[id].records.last() == Some(&rec))
             || r.vectors.0.iter().any(|(name, _)| {
                 self.vector_ids
                     .get(&**name)
                     .is_some_and(|&id| self.vectors[id].records.last() == Some(&rec))
             });
-        if clash {
-            return self.push(r);
-        }
-        self.append_values(rec, r);
-    }
-
-    /// Adds the values and notes of `r` to record `rec`.
-    fn append_values(&mut self, rec: u32, r: &LineRecord<'_>) {
-        for (k, (name, v)) in r.scalars.0.iter().enumerate() {
-            let id = match self.last_order.get(k) {
-                Some(&id) if *self.metrics[id].name == **name => id,
-                _ => {
-                    let id = self.intern_metric(name);
-                    if k < self.last_order.len() {
-                        self.last_order[k] = id;
-                    } else {
-                        self.last_order.push(id);
-                    }
-                    id
-                }
-            };
+        let rec = if clash { self.open_record(r) } else { rec };
+        for (&id, (_, v)) in ids.iter().zip(&r.scalars.0) {
             self.metrics[id].push(rec, *v);
         }
+        self.scratch_ids = ids;
+        self.append_vectors_and_notes(rec, r);
+    }
+
+    /// Starts a record for `r` (step, time, segment) and returns its number.
+    fn open_record(&mut self, r: &LineRecord<'_>) -> u32 {
+        let rec = self.steps.len() as u32;
+        if matches!(self.steps.last(), Some(&last) if r.step < last) {
+            self.segment_starts.push(rec);
+        }
+        self.steps.push(r.step);
+        self.times.push(r.time.unwrap_or(f64::NAN));
+        rec
+    }
+
+    /// The id of metric `name`, creating it if new. Guesses first that it is
+    /// the metric that followed the previous one last time: one string
+    /// compare instead of a hash lookup, right for nearly every value of a
+    /// log that repeats its order (JSONL records, TensorBoard's tag cycle).
+    #[inline]
+    fn resolve(&mut self, name: &str) -> MetricId {
+        let prev = self.last_metric;
+        if prev != NO_METRIC {
+            let guess = self.metrics[prev].successor;
+            if guess != NO_METRIC && *self.metrics[guess].name == *name {
+                self.last_metric = guess;
+                return guess;
+            }
+        }
+        let id = self.intern_metric(name);
+        if prev != NO_METRIC {
+            self.metrics[prev].successor = id;
+        }
+        self.last_metric = id;
+        id
+    }
+
+    /// Adds the vectors and notes of `r` to record `rec`.
+    fn append_vectors_and_notes(&mut self, rec: u32, r: &LineRecord<'_>) {
         for (name, values) in &r.vectors.0 {
             let id = match self.vector_ids.get(&**name) {
                 Some(&id) => id,

@@ -1,0 +1,356 @@
+//! The recorder: one call per training step turns the due diagnostics into a
+//! [`Record`] and appends it to a [`RunWriter`].
+
+use dfdx::prelude::*;
+
+use super::local_complexity::{typical_scale, uniform_in_bounding_box};
+use super::model::{hidden_name, layer_name, to_matrix, Matrix};
+use super::{
+    collapse_from_logits, local_complexity, nlm_alignment, DiagError, Directions, LcConfig,
+    ProbeSet, Radius, ReluMlp, SensitivityWindow, SoftmaxDtype,
+};
+use crate::run::{Record, RunWriter};
+
+/// Which diagnostics run how often.
+///
+/// A record is written every `log_every` training steps (steps that are
+/// multiples of it); each diagnostic runs on every n-th *logged* step (0 =
+/// never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    /// Training steps between two records. Default 10.
+    pub log_every: u64,
+    /// Softmax collapse, margin and logit norm: every n-th record. Default 1.
+    pub collapse: u64,
+    /// NLM alignment and weight / gradient norms: every n-th record. Default 1.
+    pub nlm: u64,
+    /// Local complexity on the probe sets: every n-th record. Default 10.
+    pub local_complexity: u64,
+    /// Sensitivity snapshot (and statistics once K are held): every n-th
+    /// record. Default 10.
+    pub sensitivity: u64,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Cadence {
+            log_every: 10,
+            collapse: 1,
+            nlm: 1,
+            local_complexity: 10,
+            sensitivity: 10,
+        }
+    }
+}
+
+/// Everything the recorder can be configured with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecorderConfig {
+    /// How often each diagnostic runs.
+    pub cadence: Cadence,
+    /// Dtype of the softmax-collapse test. Default f32.
+    pub softmax_dtype: SoftmaxDtype,
+    /// Local-complexity settings (P, r, points per set).
+    pub lc: LcConfig,
+    /// Linear layer whose ReLU output is watched for sensitivity; `None` =
+    /// the last hidden layer.
+    pub sens_layer: Option<usize>,
+    /// Window K of checkpoints. Default 3.
+    pub sens_window: usize,
+    /// Fraction of neurons counted as "top". Default 0.2.
+    pub sens_top_fraction: f64,
+    /// Number M of probe inputs for sensitivity. Default 256.
+    pub sens_probe: usize,
+    /// Seed of the LC directions, probe subsets and random points.
+    pub seed: u64,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            cadence: Cadence::default(),
+            softmax_dtype: SoftmaxDtype::F32,
+            lc: LcConfig::default(),
+            sens_layer: None,
+            sens_window: 3,
+            sens_top_fraction: 0.2,
+            sens_probe: 256,
+            seed: 0,
+        }
+    }
+}
+
+/// The data the diagnostics look at.
+#[derive(Debug, Clone)]
+pub struct DiagData<E: Dtype> {
+    train_x: Matrix<E>,
+    train_y: Vec<usize>,
+    test_x: Option<Matrix<E>>,
+}
+
+impl<E: Dtype> DiagData<E>
+where
+    Cpu: Device<E>,
+{
+    /// Training inputs `[N, D]` (any rank-2 CPU tensor) and their labels.
+    pub fn new<S: Shape>(
+        train_x: &Tensor<S, E, Cpu>,
+        train_y: Vec<usize>,
+    ) -> Result<Self, DiagError> {
+        let train_x = to_matrix(train_x)?;
+        if train_x.shape().0 != train_y.len() || train_y.is_empty() {
+            return Err(DiagError::Shape(format!(
+                "{} training inputs but {} labels",
+                train_x.shape().0,
+                train_y.len()
+            )));
+        }
+        Ok(DiagData {
+            train_x,
+            train_y,
+            test_x: None,
+        })
+    }
+
+    /// Adds held-out inputs (for `lc/test`).
+    pub fn with_test<S: Shape>(mut self, test_x: &Tensor<S, E, Cpu>) -> Result<Self, DiagError> {
+        let test_x = to_matrix(test_x)?;
+        if test_x.shape().1 != self.train_x.shape().1 || test_x.shape().0 == 0 {
+            return Err(DiagError::Shape(
+                "test inputs must be non-empty with as many features as the training inputs".into(),
+            ));
+        }
+        self.test_x = Some(test_x);
+        Ok(self)
+    }
+}
+
+/// Computes the due diagnostics at each step and appends them to a run log.
+#[derive(Debug)]
+pub struct Recorder<E: Dtype> {
+    config: RecorderConfig,
+    writer: Option<RunWriter>,
+    data: DiagData<E>,
+    directions: Directions,
+    radius: f64,
+    lc_probes: Vec<(ProbeSet, Matrix<E>)>,
+    sens_probe: Matrix<E>,
+    window: SensitivityWindow,
+}
+
+/// `count` rows of `x`, evenly strided (all of them if there are fewer).
+fn strided_rows<E: Dtype>(x: &Matrix<E>, count: usize) -> Matrix<E>
+where
+    Cpu: Device<E>,
+{
+    let (n, d) = *x.shape();
+    if count >= n {
+        return x.clone();
+    }
+    let data = x.as_vec();
+    let rows: Vec<E> = (0..count)
+        .flat_map(|i| {
+            let r = i * n / count;
+            data[r * d..(r + 1) * d].iter().copied()
+        })
+        .collect();
+    x.device().tensor_from_vec(rows, (count, d))
+}
+
+impl<E: Dtype> Recorder<E>
+where
+    Cpu: Device<E>,
+{
+    /// A recorder writing to `writer` (or nobody, with `None`: then use
+    /// [`Recorder::record`]). Draws the LC directions, probe subsets and
+    /// random points once, from `config.seed`.
+    pub fn new(
+        writer: Option<RunWriter>,
+        data: DiagData<E>,
+        config: RecorderConfig,
+    ) -> Result<Self, DiagError> {
+        if config.cadence.log_every == 0 {
+            return Err(DiagError::Config("log_every must be at least 1".into()));
+        }
+        let dim = data.train_x.shape().1;
+        let directions = Directions::new(dim, config.lc.directions, config.seed)?;
+        let radius = match config.lc.radius {
+            Radius::Absolute(r) => r,
+            Radius::Relative(f) => f * typical_scale(&data.train_x)?,
+        };
+        if !(radius.is_finite() && radius > 0.0) {
+            return Err(DiagError::Config(format!(
+                "LC radius must be positive, got {radius}"
+            )));
+        }
+        let points = config.lc.points.max(1);
+        let mut lc_probes = vec![(ProbeSet::Train, strided_rows(&data.train_x, points))];
+        if let Some(test_x) = &data.test_x {
+            lc_probes.push((ProbeSet::Test, strided_rows(test_x, points)));
+        }
+        let random = uniform_in_bounding_box(&data.train_x, points, config.seed ^ 0x5eed)?;
+        lc_probes.push((ProbeSet::Random, random));
+        let sens_probe = strided_rows(&data.train_x, config.sens_probe.max(1));
+        let window = SensitivityWindow::new(config.sens_window)?;
+        Ok(Recorder {
+            config,
+            writer,
+            data,
+            directions,
+            radius,
+            lc_probes,
+            sens_probe,
+            window,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RecorderConfig {
+        &self.config
+    }
+
+    /// The LC radius r in input units.
+    pub fn radius(&self) -> f64 {
+        self.radius
+    }
+
+    /// True when `every`-th logged steps include `step`.
+    fn due(&self, step: u64, every: u64) -> bool {
+        let log = self.config.cadence.log_every;
+        every > 0 && step % log == 0 && (step / log) % every == 0
+    }
+
+    /// The diagnostics due at `step` as a record, or `None` when `step` is
+    /// not a logged step. `grads` (the training gradient of this step) is
+    /// needed for `sc/nlm_cos*` and `norm/grad`; without it only the weight
+    /// norms of that group are recorded.
+    ///
+    /// # Panics
+    /// If `grads` lacks a gradient for one of `model`'s parameters (see
+    /// [`nlm_alignment`]).
+    pub fn record<M: ReluMlp<E>>(
+        &mut self,
+        step: u64,
+        model: &M,
+        grads: Option<&Gradients<E, Cpu>>,
+    ) -> Result<Option<Record>, DiagError> {
+        if step % self.config.cadence.log_every != 0 {
+            return Ok(None);
+        }
+        let cadence = self.config.cadence;
+        let view = model.mlp_view()?;
+        let mut rec = Record::new(step as i64).at_now();
+        if self.due(step, cadence.collapse) {
+            let logits = view.logits(self.data.train_x.clone())?;
+            let sc = collapse_from_logits(
+                &logits.as_vec(),
+                view.output_dim(),
+                &self.data.train_y,
+                self.config.softmax_dtype,
+            )?;
+            rec = rec
+                .scalar("sc/collapsed", sc.collapsed)
+                .scalar("sc/zero_loss", sc.zero_loss)
+                .scalar("sc/margin", sc.margin)
+                .scalar("norm/logits", sc.logit_norm);
+        }
+        if self.due(step, cadence.nlm) {
+            let (layer_norms, total) = match grads {
+                Some(grads) => {
+                    let nlm = nlm_alignment(model, grads)?;
+                    for (l, c) in nlm.layer_cos.iter().enumerate() {
+                        rec = rec.scalar(format!("sc/nlm_cos/{}", layer_name(l)), *c);
+                    }
+                    rec = rec
+                        .scalar("sc/nlm_cos", nlm.cos)
+                        .scalar("norm/grad", nlm.grad_norm);
+                    (nlm.layer_weight_norms, nlm.weight_norm)
+                }
+                None => weight_norms(
+                    &view
+                        .layers()
+                        .iter()
+                        .map(|l| l.weight.as_vec())
+                        .collect::<Vec<_>>(),
+                ),
+            };
+            for (l, n) in layer_norms.iter().enumerate() {
+                rec = rec.scalar(format!("norm/weights/{}", layer_name(l)), *n);
+            }
+            rec = rec.scalar("norm/weights", total);
+        }
+        if self.due(step, cadence.local_complexity) {
+            for (set, x) in &self.lc_probes {
+                let lc = local_complexity(model, x, &self.directions, self.radius)?;
+                rec = rec.scalar(format!("lc/{}", set.name()), lc.mean);
+                for (l, v) in lc.layer_mean.iter().enumerate() {
+                    rec = rec.scalar(format!("lc/{}/{}", set.name(), layer_name(l)), *v);
+                }
+            }
+        }
+        if self.due(step, cadence.sensitivity) {
+            let hidden_layers = view.num_layers() - 1;
+            let layer = match self.config.sens_layer {
+                Some(l) => l,
+                None if hidden_layers > 0 => hidden_layers - 1,
+                None => {
+                    return Err(DiagError::Config(
+                        "sensitivity needs a hidden layer; the model has none".into(),
+                    ))
+                }
+            };
+            self.window.observe(model, &self.sens_probe, layer)?;
+            if let Some(s) = self.window.stats(self.config.sens_top_fraction)? {
+                rec = rec
+                    .vector(format!("sens/{}", hidden_name(layer)), s.per_neuron)
+                    .scalar("sens/net_variability", s.net_variability)
+                    .scalar("sens/top_share", s.top_share)
+                    .vector(
+                        "sens/top_ids",
+                        s.top_ids.iter().map(|&i| i as f64).collect(),
+                    );
+            }
+        }
+        Ok(Some(rec))
+    }
+
+    /// [`record`](Recorder::record) plus the caller's own `scalars` (e.g.
+    /// `("train/loss", loss)`), appended to the writer. Returns the record
+    /// written, or `None` when `step` is not a logged step.
+    pub fn log<M: ReluMlp<E>>(
+        &mut self,
+        step: u64,
+        model: &M,
+        grads: Option<&Gradients<E, Cpu>>,
+        scalars: &[(&str, f64)],
+    ) -> Result<Option<Record>, DiagError> {
+        let Some(mut rec) = self.record(step, model, grads)? else {
+            return Ok(None);
+        };
+        for (name, value) in scalars {
+            rec = rec.scalar(*name, *value);
+        }
+        if let Some(writer) = &mut self.writer {
+            writer.append(&rec)?;
+        }
+        Ok(Some(rec))
+    }
+}
+
+/// (per-layer Frobenius norms, sqrt of the sum of their squares).
+fn weight_norms<E: Dtype>(weights: &[Vec<E>]) -> (Vec<f64>, f64) {
+    let sq: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|v| v.to_f64().unwrap_or(f64::NAN).powi(2))
+                .sum()
+        })
+        .collect();
+    let total = sq.iter().sum::<f64>().sqrt();
+    (sq.into_iter().map(f64::sqrt).collect(), total)
+}
+
+#[cfg(test)]
+#[path = "recorder_tests.rs"]
+mod tests;
