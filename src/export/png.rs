@@ -185,21 +185,23 @@ pub(super) fn text(size: u32, colour: Rgb) -> TextStyle<'static> {
     }
 }
 
-/// The step range every panel shares.
+/// The smallest and largest step of the run (segments may overlap).
+fn steps(store: &RunStore) -> Option<(i64, i64)> {
+    (0..store.records())
+        .map(|r| store.record_step(r))
+        .fold(None, |acc, s| match acc {
+            None => Some((s, s)),
+            Some((lo, hi)) => Some((lo.min(s), hi.max(s))),
+        })
+}
+
+/// The step range every panel shares (never empty).
 fn step_range(store: &RunStore) -> (f64, f64) {
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for r in 0..store.records() {
-        let s = store.record_step(r);
-        lo = lo.min(s);
-        hi = hi.max(s);
+    match steps(store) {
+        None => (0.0, 1.0),
+        Some((lo, hi)) if lo == hi => (lo as f64 - 1.0, hi as f64 + 1.0),
+        Some((lo, hi)) => (lo as f64, hi as f64),
     }
-    if lo > hi {
-        return (0.0, 1.0);
-    }
-    if lo == hi {
-        return (lo as f64 - 1.0, hi as f64 + 1.0);
-    }
-    (lo as f64, hi as f64)
 }
 
 fn draw(
@@ -216,13 +218,14 @@ fn draw(
     let (header, rest) = root.split_vertically(HEADER_PX.min(h / 4));
     let (body, foot) = rest.split_vertically(rest.dim_in_pixel().1.saturating_sub(footer));
     let x = step_range(store);
-    let title = format!(
-        "{run}   steps {}–{}   {} records   {} event(s)",
-        x.0 as i64,
-        x.1 as i64,
-        store.records(),
-        events.len()
-    );
+    let title = match steps(store) {
+        None => format!("{run}   no records yet"),
+        Some((lo, hi)) => format!(
+            "{run}   steps {lo}–{hi}   {} records   {} event(s)",
+            store.records(),
+            events.len()
+        ),
+    };
     header.draw_text(&title, &text(20, palette.title), (12, 10))?;
     let panels = body.split_evenly((2, 2));
     for (panel, area) in Panel::ALL.into_iter().zip(&panels) {
