@@ -15,6 +15,10 @@ pub const MAX_COLUMNS: usize = 400;
 /// which shows their largest value).
 pub const MAX_ROWS: usize = 200;
 
+/// Colours follow log10 of the value when all values are positive and the
+/// largest is at least this many times the smallest.
+pub const LOG_COLOUR_RATIO: f64 = 100.0;
+
 /// Draws `v` as a heatmap over the steps `x`.
 pub(super) fn draw_heatmap(
     area: &Area<'_>,
@@ -37,13 +41,15 @@ pub(super) fn draw_heatmap(
     } else {
         (x.1 - x.0) / 50.0
     };
+    // A column ends at its vector's step: sensitivity at a checkpoint
+    // summarises the checkpoints up to it.
     for (k, &i) in cols.iter().enumerate() {
-        let x0 = v.step(i) as f64;
-        let x1 = cols
-            .get(k + 1)
-            .map(|&j| v.step(j) as f64)
-            .filter(|&e| e > x0)
-            .unwrap_or(x0 + gap * col_step as f64);
+        let x1 = v.step(i) as f64;
+        let x0 = k
+            .checked_sub(1)
+            .map(|p| v.step(cols[p]) as f64)
+            .filter(|&s| s < x1)
+            .unwrap_or(x1 - gap * col_step as f64);
         let values = v.get(i);
         for r in 0..rows {
             let group =
@@ -60,12 +66,21 @@ pub(super) fn draw_heatmap(
             cells.push((x0, x1, r, value));
         }
     }
-    let x = (x.0, x.1.max(cells.iter().map(|c| c.1).fold(x.1, f64::max)));
+    let x = (
+        cells.iter().map(|c| c.0).fold(x.0, f64::min),
+        cells.iter().map(|c| c.1).fold(x.1, f64::max),
+    );
     let y = (0.0, rows as f64);
+    // Sensitivities are heavy-tailed: over two decades, colour by log10 so
+    // the few wild neurons do not paint everything else the lowest colour.
+    let log = lo > 0.0 && hi / lo >= LOG_COLOUR_RATIO;
+    let shade = |v: f64| if log { v.log10() } else { v };
+    let (slo, shi) = (shade(lo), shade(hi));
     let title = format!(
-        "{} — {} (colour {}…{})",
+        "{} — {} ({}colour {}…{})",
         Panel::Sensitivity.title(),
         v.name(),
+        if log { "log " } else { "" },
         short_number(lo),
         short_number(hi)
     );
@@ -90,10 +105,10 @@ pub(super) fn draw_heatmap(
         .x_label_formatter(&|v| format_value(*v))
         .y_label_formatter(&|v| format!("{}", (*v * row_step as f64).round() as i64))
         .draw()?;
-    let span = if hi > lo { hi - lo } else { 1.0 };
+    let span = if shi > slo { shi - slo } else { 1.0 };
     chart.draw_series(cells.into_iter().map(|(x0, x1, r, value)| {
         let colour = if value.is_finite() {
-            palette.heat_colour((value - lo) / span)
+            palette.heat_colour((shade(value) - slo) / span)
         } else {
             palette.nonfinite
         };

@@ -303,11 +303,12 @@ impl YScale {
         match self {
             YScale::Linear => format_value(y),
             YScale::Log10 => {
-                // Two significant digits: 3.2, 0.032, 1e-7.
+                // Powers of ten with one digit (0.01), others with two (0.032); 1e-7.
                 let v = 10f64.powf(y);
                 let magnitude = y.floor() as i32;
                 if (-3..5).contains(&magnitude) {
-                    let decimals = (1 - magnitude).max(0) as usize;
+                    let whole = (y - y.round()).abs() < 1e-9;
+                    let decimals = (i32::from(!whole) - magnitude).max(0) as usize;
                     format!("{v:.decimals$}")
                 } else {
                     format!("{v:.1e}").replace(".0e", "e")
