@@ -54,6 +54,16 @@ fn pure_noise_makes_no_events() {
 }
 
 #[test]
+fn long_noise_runs_make_no_events_either() {
+    // Many more chances for a false event: 20 seeds × 20,000 points × 7 metrics.
+    for seed in 100..120 {
+        let store = noise_run(seed, 20_000, (seed % 3) as u32).build();
+        let events = analyze(&store);
+        assert!(events.is_empty(), "seed {seed}: {events:#?}");
+    }
+}
+
+#[test]
 fn nan_laden_noise_makes_only_non_finite_events() {
     for seed in 1..=4 {
         let synth = noise_run(seed, 3000, 0);
