@@ -22,6 +22,7 @@ mod testkit;
 mod tests;
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -301,6 +302,7 @@ impl StoreKey {
 pub struct Analyzer {
     key: Option<StoreKey>,
     events: Vec<Event>,
+    analysed_at: Option<Instant>,
 }
 
 impl Analyzer {
@@ -321,6 +323,38 @@ impl Analyzer {
         let changed = events != self.events;
         self.events = events;
         changed
+    }
+
+    /// Like [`Analyzer::update`], but while data keeps arriving re-runs at
+    /// most once per `min_interval` (a live run of millions of points then
+    /// costs a bounded share of a core). A store that shrank (the log was
+    /// replaced) is analysed at once. `now` is passed in so callers and
+    /// tests control the clock.
+    pub fn update_throttled(
+        &mut self,
+        store: &RunStore,
+        now: Instant,
+        min_interval: Duration,
+    ) -> bool {
+        let key = StoreKey::of(store);
+        if self.key == Some(key) {
+            return false;
+        }
+        let shrank = self.key.is_some_and(|k| key.records < k.records);
+        let recent = self
+            .analysed_at
+            .is_some_and(|t| now.saturating_duration_since(t) < min_interval);
+        if recent && !shrank {
+            return false;
+        }
+        self.analysed_at = Some(now);
+        self.update(store)
+    }
+
+    /// Whether the store has changed since the events were computed (a
+    /// throttled update is pending).
+    pub fn is_stale(&self, store: &RunStore) -> bool {
+        self.key != Some(StoreKey::of(store))
     }
 
     /// The events of the last analysed state.

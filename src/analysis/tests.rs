@@ -198,6 +198,59 @@ fn the_analyzer_runs_again_only_when_the_store_changed() {
 }
 
 #[test]
+fn throttled_updates_wait_for_the_interval_unless_the_log_was_replaced() {
+    let full = story(600).build();
+    let start = std::time::Instant::now();
+    let second = std::time::Duration::from_secs(1);
+    let prefix = |records: usize| {
+        let mut s = store_prefix(&full, records);
+        s.shrink_to_fit();
+        s
+    };
+    let mut analyzer = Analyzer::new();
+    assert!(analyzer.update_throttled(&prefix(200), start, second));
+    let early = analyzer.events().len();
+    // More data 0.1 s later: not analysed yet, but known to be stale.
+    let grown = prefix(600);
+    let soon = start + second / 10;
+    assert!(!analyzer.update_throttled(&grown, soon, second));
+    assert!(analyzer.is_stale(&grown));
+    assert_eq!(analyzer.events().len(), early);
+    // After the interval it is.
+    assert!(analyzer.update_throttled(&grown, start + second * 2, second));
+    assert!(!analyzer.is_stale(&grown));
+    assert!(analyzer.events().len() > early);
+    // A replaced (shorter) log is analysed at once.
+    let replaced = prefix(100);
+    assert!(analyzer.update_throttled(&replaced, start + second * 2 + second / 10, second));
+    assert!(!analyzer.is_stale(&replaced));
+}
+
+/// The first `records` records of `store` as a store of their own.
+fn store_prefix(store: &crate::store::RunStore, records: usize) -> crate::store::RunStore {
+    use std::borrow::Cow;
+    let mut out = crate::store::RunStore::new();
+    for r in 0..records.min(store.records()) {
+        let scalars = store
+            .metric_names()
+            .filter_map(|n| {
+                let s = store.series(n)?;
+                let i = (0..s.len()).find(|&i| s.record(i) == r)?;
+                Some((Cow::Borrowed(n), s.value(i)))
+            })
+            .collect();
+        out.push(&crate::run::LineRecord {
+            step: store.record_step(r),
+            time: store.record_time(r),
+            scalars: crate::run::record::ScalarList(scalars),
+            vectors: crate::run::record::VectorList(Vec::new()),
+            notes: Vec::new(),
+        });
+    }
+    out
+}
+
+#[test]
 fn each_segment_is_analysed_on_its_own() {
     let first: Vec<f64> = (0..100).map(|i| (i as f64 / 50.0).min(1.0)).collect();
     let mut second = vec![0.2; 100];
