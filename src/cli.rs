@@ -170,7 +170,11 @@ fn export(path: &Path, csv: Option<&Path>, png: Option<&Path>) -> anyhow::Result
     if let Some(file) = png {
         let events = analyze(&feed.store);
         export_png(name, &feed.store, &events, file, &PngOptions::default())?;
-        eprintln!("wrote {} ({} events marked)", file.display(), events.len());
+        eprintln!(
+            "wrote {} ({} event(s) marked)",
+            file.display(),
+            events.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

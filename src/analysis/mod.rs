@@ -17,7 +17,7 @@ mod stall;
 mod thresholds;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 

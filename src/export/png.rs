@@ -402,6 +402,14 @@ fn envelope(
     let mut bad = Vec::new();
     let mut segment = usize::MAX;
     for b in s.buckets(x.0 as i64..=x.1 as i64, columns.max(1)) {
+        if !b.extent.has_finite() {
+            // Only NaN/Inf here: break the line so it does not bridge them.
+            bad.push((b.first_step as f64 + b.last_step as f64) / 2.0);
+            if paths.last().is_some_and(|p| !p.is_empty()) {
+                paths.push(Vec::new());
+            }
+            continue;
+        }
         if b.segment != segment || paths.is_empty() {
             paths.push(Vec::new());
             segment = b.segment;
@@ -424,6 +432,7 @@ fn envelope(
             bad.push(mid);
         }
     }
+    paths.retain(|p| !p.is_empty());
     (paths, bad)
 }
 
@@ -603,5 +612,45 @@ fn draw_sensitivity(
     match vector {
         Some(v) => draw_heatmap(area, &v, x, events, palette),
         None => draw_line_panel(area, Panel::Sensitivity, store, x, events, palette),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testkit::Synth;
+
+    #[test]
+    fn envelopes_break_at_non_finite_values_and_segments() {
+        let nan = f64::NAN;
+        let store = Synth::new(1)
+            .series("train/loss", &[1.0, nan, f64::INFINITY, 2.0, 3.0])
+            .resume_at(2)
+            .series("train/loss", &[5.0, 6.0])
+            .build();
+        let s = store.series("train/loss").unwrap();
+        let (paths, bad) = envelope(&s, step_range(&store), 100, YScale::Linear);
+        assert_eq!(paths.len(), 3, "{paths:?}");
+        assert_eq!(paths[0], vec![(0.0, 1.0); 4]);
+        assert_eq!(bad, vec![1.0, 2.0]);
+        assert!(paths[2].iter().all(|&(_, y)| y >= 5.0));
+        // On a log axis, values ≤ 0 have no place.
+        let store = Synth::new(1).series("train/loss", &[0.0, 10.0]).build();
+        let s = store.series("train/loss").unwrap();
+        let (paths, _) = envelope(&s, step_range(&store), 100, YScale::Log10);
+        assert!(paths.iter().flatten().all(|&(_, y)| y == 1.0));
+    }
+
+    #[test]
+    fn renders_an_empty_store_at_the_requested_size() {
+        let opts = PngOptions {
+            width: 320,
+            height: 200,
+            ..PngOptions::default()
+        };
+        let rgb = render("empty", &RunStore::new(), &[], &opts).unwrap();
+        assert_eq!(rgb.len(), 320 * 200 * 3);
+        let bg = opts.palette.background;
+        assert!(rgb.chunks_exact(3).any(|p| p != [bg.0, bg.1, bg.2]));
     }
 }
