@@ -3,8 +3,9 @@
 
 use plotters::prelude::*;
 
+use super::lines::draw_markers;
 use super::palette::Palette;
-use super::png::{draw_markers, text, Area, DrawError, Panel};
+use super::png::{text, Area, DrawError, Panel};
 use crate::analysis::{short_number, Event};
 use crate::store::VectorView;
 use crate::summary::format_value;

@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod heatmap;
+mod lines;
 pub mod palette;
 pub mod png;
 
