@@ -98,7 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Summary { path, json } => summary(&path, json),
         Command::Demo => not_available("demo"),
         Command::Train { .. } => not_available("train"),
-        Command::Watch { .. } => not_available("watch"),
+        Command::Watch { path, theme, poll } => {
+            crate::tui::run_watch(&crate::tui::WatchOptions { path, theme, poll })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay { .. } => not_available("replay"),
         Command::Export { run, csv, png } => export(&run, csv.as_deref(), png.as_deref()),
     }

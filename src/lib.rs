@@ -1,7 +1,7 @@
 //! grokscope: a terminal dashboard for training diagnostics.
 //!
 //! Data flows `diag` → [`run::RunWriter`] → `metrics.jsonl` → [`watch`] →
-//! [`run::TailReader`] → [`store`] → the dashboard and [`summary`].
+//! [`run::TailReader`] → [`store`] → the dashboard ([`tui`]) and [`summary`].
 
 pub mod analysis;
 pub mod cli;
@@ -12,4 +12,5 @@ pub mod run;
 pub mod source;
 pub mod store;
 pub mod summary;
+pub mod tui;
 pub mod watch;

@@ -1,0 +1,450 @@
+//! The dashboard's state and the only place it changes: [`App::update`].
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use super::filter::MetricFilter;
+use super::live::SharedRuns;
+use super::panels::PanelId;
+use super::plot::{RecordLimit, XMode, XView};
+use super::run_state::{format_age, RunState};
+use super::smooth::{SmoothCache, WEIGHTS};
+use super::theme::Theme;
+
+/// Everything the user can ask for, and the events of the outside world.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Leave the dashboard.
+    Quit,
+    /// Close whatever is open (help, filter, full screen), else quit.
+    Back,
+    /// Show or hide the key overlay.
+    ToggleHelp,
+    /// Focus the next panel.
+    NextPanel,
+    /// Focus the previous panel.
+    PrevPanel,
+    /// Focus this panel.
+    Focus(PanelId),
+    /// Focused panel full screen, or back.
+    ToggleFullscreen,
+    /// Pan the x window by this many window widths.
+    Pan(f64),
+    /// Zoom the x window by this factor (< 1 zooms in).
+    Zoom(f64),
+    /// Back to the whole x domain, following new data.
+    ResetView,
+    /// Log y axis on the focused panel, or not.
+    ToggleLogY,
+    /// Next x-axis mode.
+    NextXMode,
+    /// More smoothing.
+    SmoothMore,
+    /// Less smoothing.
+    SmoothLess,
+    /// Move the highlight in the runs list.
+    MoveRun(isize),
+    /// Highlight run `i`.
+    HighlightRun(usize),
+    /// Select or unselect the highlighted run for overlay.
+    ToggleOverlay,
+    /// Start typing a metric filter.
+    FilterStart,
+    /// A character typed into the filter.
+    FilterChar(char),
+    /// Delete the last character of the filter.
+    FilterBackspace,
+    /// Apply the typed filter (empty clears it).
+    FilterApply,
+    /// Stop typing and keep the previous filter.
+    FilterCancel,
+    /// Freeze the display (data keeps arriving), or thaw it.
+    TogglePause,
+    /// Linear regions: totals or per layer.
+    ToggleBreakdown,
+    /// Sensitivity heatmap: next layer.
+    NextLayer,
+    /// Show or hide the value cursor.
+    ToggleCursor,
+    /// Move the cursor by this fraction of the window.
+    MoveCursor(f64),
+    /// The ingest thread read new data.
+    DataChanged,
+    /// The clock moved on (ages and live/stale states).
+    Tick(SystemTime),
+    /// The terminal changed size.
+    Resize,
+}
+
+/// All UI state; rendering reads it and nothing else.
+#[derive(Debug)]
+pub struct App {
+    /// The runs (written by the ingest thread).
+    pub runs: SharedRuns,
+    /// Colours.
+    pub theme: Theme,
+    /// Focused panel.
+    pub focus: PanelId,
+    /// Focused panel shown full screen.
+    pub fullscreen: bool,
+    /// Key overlay shown.
+    pub help: bool,
+    /// Highlighted run in the list.
+    pub highlighted: usize,
+    /// Runs selected for overlay (empty: the highlighted run alone).
+    pub overlay: BTreeSet<usize>,
+    /// Visible part of the x domain.
+    pub view: XView,
+    /// x-axis mode.
+    pub x_mode: XMode,
+    /// Log y per panel (by [`PanelId::index`]).
+    pub log_y: [bool; 6],
+    /// Smoothed copies of the series (weight 0: off).
+    pub smooth: SmoothCache,
+    /// Value cursor, as a fraction of the x window.
+    pub cursor: Option<f64>,
+    /// Applied metric filter.
+    pub filter: Option<MetricFilter>,
+    /// Filter being typed.
+    pub filter_input: Option<String>,
+    /// Records per run on show while paused.
+    pub paused: Option<Vec<usize>>,
+    /// Linear regions per layer.
+    pub per_layer: bool,
+    /// Sensitivity layer shown (index into the `sens/` vectors).
+    pub layer: usize,
+    /// Alerts from analysis (filled by a later issue).
+    pub alerts: Vec<String>,
+    /// The time the screen is drawn for.
+    pub now: SystemTime,
+    /// The user asked to leave.
+    pub quit: bool,
+}
+
+impl App {
+    /// A dashboard over `runs`.
+    pub fn new(runs: SharedRuns, theme: Theme, now: SystemTime) -> App {
+        let mut log_y = [false; 6];
+        log_y[PanelId::Loss.index()] = true;
+        App {
+            runs,
+            theme,
+            focus: PanelId::Loss,
+            fullscreen: false,
+            help: false,
+            highlighted: 0,
+            overlay: BTreeSet::new(),
+            view: XView::default(),
+            x_mode: XMode::Step,
+            log_y,
+            smooth: SmoothCache::default(),
+            cursor: None,
+            filter: None,
+            filter_input: None,
+            paused: None,
+            per_layer: false,
+            layer: 0,
+            alerts: Vec::new(),
+            now,
+            quit: false,
+        }
+    }
+
+    /// Applies `action`; returns whether the screen may look different.
+    pub fn update(&mut self, action: Action) -> bool {
+        let n_runs = self.runs.read().feeds.len();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Back => {
+                if self.help {
+                    self.help = false;
+                } else if self.filter_input.is_some() {
+                    self.filter_input = None;
+                } else if self.fullscreen {
+                    self.fullscreen = false;
+                } else {
+                    self.quit = true;
+                }
+            }
+            Action::ToggleHelp => self.help = !self.help,
+            Action::NextPanel => self.focus = PanelId::ALL[(self.focus.index() + 1) % 6],
+            Action::PrevPanel => self.focus = PanelId::ALL[(self.focus.index() + 5) % 6],
+            Action::Focus(p) => self.focus = p,
+            Action::ToggleFullscreen => self.fullscreen = !self.fullscreen,
+            Action::Pan(by) => self.view = self.view.pan(by),
+            Action::Zoom(f) => self.view = self.view.zoom(f),
+            Action::ResetView => {
+                self.view = XView::default();
+                self.cursor = None;
+            }
+            Action::ToggleLogY => {
+                let i = self.focus.index();
+                self.log_y[i] = !self.log_y[i];
+            }
+            Action::NextXMode => self.x_mode = self.x_mode.next(),
+            Action::SmoothMore | Action::SmoothLess => {
+                let k = WEIGHTS
+                    .iter()
+                    .position(|&w| w >= self.smooth.weight())
+                    .unwrap_or(0);
+                let k = if action == Action::SmoothMore {
+                    (k + 1).min(WEIGHTS.len() - 1)
+                } else {
+                    k.saturating_sub(1)
+                };
+                let runs = self.runs.clone();
+                self.smooth.set_weight(WEIGHTS[k], &runs.read().feeds);
+            }
+            Action::MoveRun(d) => {
+                if n_runs > 0 {
+                    let i = self.highlighted as isize + d;
+                    self.highlighted = i.clamp(0, n_runs as isize - 1) as usize;
+                }
+            }
+            Action::HighlightRun(i) => {
+                if i < n_runs {
+                    self.highlighted = i;
+                    self.focus = PanelId::Runs;
+                }
+            }
+            Action::ToggleOverlay => {
+                if self.highlighted < n_runs && !self.overlay.remove(&self.highlighted) {
+                    self.overlay.insert(self.highlighted);
+                }
+            }
+            Action::FilterStart => {
+                self.filter_input = Some(
+                    self.filter
+                        .as_ref()
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
+                )
+            }
+            Action::FilterChar(c) => {
+                if let Some(s) = &mut self.filter_input {
+                    s.push(c);
+                }
+            }
+            Action::FilterBackspace => {
+                if let Some(s) = &mut self.filter_input {
+                    s.pop();
+                }
+            }
+            Action::FilterApply => {
+                if let Some(s) = self.filter_input.take() {
+                    self.filter = (!s.is_empty()).then(|| MetricFilter::new(&s));
+                }
+            }
+            Action::FilterCancel => self.filter_input = None,
+            Action::TogglePause => {
+                self.paused = match self.paused {
+                    Some(_) => None,
+                    None => Some(
+                        self.runs
+                            .read()
+                            .feeds
+                            .iter()
+                            .map(|f| f.store.records())
+                            .collect(),
+                    ),
+                };
+            }
+            Action::ToggleBreakdown => self.per_layer = !self.per_layer,
+            Action::NextLayer => self.layer = self.layer.wrapping_add(1),
+            Action::ToggleCursor => {
+                self.cursor = match self.cursor {
+                    Some(_) => None,
+                    None => Some(0.5),
+                }
+            }
+            Action::MoveCursor(d) => {
+                if let Some(c) = &mut self.cursor {
+                    *c = (*c + d).clamp(0.0, 1.0);
+                }
+            }
+            Action::DataChanged => {
+                if n_runs > 0 && self.highlighted >= n_runs {
+                    self.highlighted = n_runs - 1;
+                }
+                let runs = self.runs.clone();
+                self.smooth.refresh(&runs.read().feeds);
+                // While paused the charts do not move; the status line
+                // counts what arrived, so it still redraws.
+            }
+            Action::Tick(now) => {
+                let before = self.clock_text();
+                self.now = now;
+                return self.clock_text() != before;
+            }
+            Action::Resize => {}
+        }
+        true
+    }
+
+    /// Runs on show: the overlay selection, else the highlighted run.
+    pub fn shown_runs(&self) -> Vec<usize> {
+        self.shown_of(self.runs.read().feeds.len())
+    }
+
+    /// [`App::shown_runs`] for a caller that already holds the lock (std's
+    /// `RwLock` may deadlock on a second read while a writer waits).
+    pub fn shown_of(&self, n: usize) -> Vec<usize> {
+        if self.overlay.is_empty() {
+            (self.highlighted < n)
+                .then_some(self.highlighted)
+                .into_iter()
+                .collect()
+        } else {
+            self.overlay.iter().copied().filter(|&i| i < n).collect()
+        }
+    }
+
+    /// Records of run `i` on show (`None`: all of them).
+    pub fn limit(&self, run: usize) -> RecordLimit {
+        self.paused
+            .as_ref()
+            .map(|p| p.get(run).copied().unwrap_or(0))
+    }
+
+    /// Whether a metric passes the filter.
+    pub fn passes(&self, name: &str) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(name))
+    }
+
+    /// Everything on screen that depends on the clock: a tick redraws only
+    /// when this changes.
+    pub fn clock_text(&self) -> String {
+        let runs = self.runs.read();
+        let mut out = String::new();
+        for (i, f) in runs.feeds.iter().enumerate() {
+            out.push_str(RunState::of(f, self.now).label());
+            if i == self.highlighted {
+                if let Some(t) = f.health.last_write {
+                    out.push_str(&format_age(self.now.duration_since(t).unwrap_or_default()));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{RunFeed, RunSource};
+    use std::time::Duration;
+
+    fn app_with_runs(n: usize) -> App {
+        let feeds = (0..n)
+            .map(|i| {
+                RunFeed::new(RunSource {
+                    name: format!("run{i}"),
+                    path: format!("/nowhere/run{i}").into(),
+                    log: format!("/nowhere/run{i}/metrics.jsonl").into(),
+                    kind: crate::source::RunKind::Jsonl,
+                    meta: None,
+                    meta_error: None,
+                })
+            })
+            .collect();
+        App::new(
+            SharedRuns::from_feeds(feeds),
+            Theme::default_theme(),
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn tab_cycles_panels_and_back_closes_before_quitting() {
+        let mut app = app_with_runs(1);
+        assert_eq!(app.focus, PanelId::Loss);
+        app.update(Action::NextPanel);
+        assert_eq!(app.focus, PanelId::Collapse);
+        for _ in 0..6 {
+            app.update(Action::PrevPanel);
+        }
+        assert_eq!(app.focus, PanelId::Collapse);
+        app.update(Action::ToggleFullscreen);
+        app.update(Action::ToggleHelp);
+        app.update(Action::Back);
+        assert!(!app.help && app.fullscreen && !app.quit);
+        app.update(Action::Back);
+        assert!(!app.fullscreen && !app.quit);
+        app.update(Action::Back);
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn runs_highlight_overlay_and_pause() {
+        let mut app = app_with_runs(3);
+        app.update(Action::MoveRun(5));
+        assert_eq!(app.highlighted, 2);
+        app.update(Action::ToggleOverlay);
+        app.update(Action::MoveRun(-2));
+        app.update(Action::ToggleOverlay);
+        assert_eq!(app.shown_runs(), vec![0, 2]);
+        app.update(Action::ToggleOverlay);
+        assert_eq!(app.shown_runs(), vec![2]);
+        app.update(Action::TogglePause);
+        assert_eq!(app.limit(1), Some(0));
+        app.update(Action::TogglePause);
+        assert_eq!(app.limit(1), None);
+    }
+
+    #[test]
+    fn filter_typing_applies_on_enter_and_cancels_on_escape() {
+        let mut app = app_with_runs(1);
+        app.update(Action::FilterStart);
+        for c in "^sc/".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        app.update(Action::FilterApply);
+        assert!(app.passes("sc/margin") && !app.passes("lc/sc/x"));
+        app.update(Action::FilterStart);
+        app.update(Action::FilterChar('('));
+        app.update(Action::Back);
+        assert_eq!(app.filter.as_ref().unwrap().text, "^sc/");
+        let bad = MetricFilter::new("a(b");
+        assert!(
+            bad.matches("xa(bc"),
+            "invalid regex falls back to substring"
+        );
+    }
+
+    #[test]
+    fn view_smoothing_axes_and_cursor() {
+        let mut app = app_with_runs(1);
+        app.update(Action::Zoom(0.5));
+        app.update(Action::Pan(-1.0));
+        assert_eq!(app.view, XView { lo: 0.0, hi: 0.5 });
+        app.update(Action::ResetView);
+        assert_eq!(app.view, XView::default());
+        app.update(Action::SmoothMore);
+        app.update(Action::SmoothMore);
+        assert_eq!(app.smooth.weight(), 0.8);
+        app.update(Action::SmoothLess);
+        assert_eq!(app.smooth.weight(), 0.5);
+        assert!(app.log_y[PanelId::Loss.index()]);
+        app.update(Action::ToggleLogY);
+        assert!(!app.log_y[PanelId::Loss.index()]);
+        app.update(Action::NextXMode);
+        assert_eq!(app.x_mode, XMode::LogStep);
+        app.update(Action::ToggleCursor);
+        app.update(Action::MoveCursor(0.7));
+        assert_eq!(app.cursor, Some(1.0));
+    }
+
+    #[test]
+    fn ticks_redraw_only_when_visible_text_changes() {
+        let mut app = app_with_runs(1);
+        app.runs.write().feeds[0].health.last_write = Some(SystemTime::UNIX_EPOCH);
+        let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        assert!(app.update(Action::Tick(t(6))));
+        assert!(!app.update(Action::Tick(t(7))));
+        assert!(app.update(Action::Tick(t(25))));
+        assert_eq!(
+            RunState::of(&app.runs.read().feeds[0], app.now),
+            RunState::Stale
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! Keys and mouse events to [`Action`]s. The `?` overlay lists [`KEYS`].
+
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::app::{Action, App};
+use super::panels::PanelId;
+
+/// Key bindings as the help overlay shows them: (keys, what they do).
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "q  Esc",
+        "quit (Esc first closes help, filter, full screen)",
+    ),
+    ("Tab  S-Tab", "next / previous panel"),
+    (
+        "1-6",
+        "panel: 1 runs 2 loss 3 collapse 4 regions 5 sensitivity 6 other",
+    ),
+    ("Enter", "focused panel full screen / back"),
+    ("←→  h l", "pan the x axis"),
+    ("+  -", "zoom in / out on x (mouse wheel too)"),
+    ("0", "reset zoom, pan and cursor; follow new data"),
+    ("y", "log y axis on the focused panel"),
+    ("x", "x axis: step, log step, wall clock, relative time"),
+    ("s  S", "more / less smoothing (debiased EMA)"),
+    ("↑↓  j k", "move in the runs list"),
+    (
+        "space",
+        "select the run for overlay (several runs, one legend)",
+    ),
+    (
+        "/",
+        "filter metrics by substring or regex (Enter apply, Esc cancel)",
+    ),
+    ("p", "pause the display (data keeps arriving)"),
+    ("c  ,  .", "value cursor on / off, move it"),
+    ("b", "linear regions: per-layer breakdown"),
+    ("v", "sensitivity: next layer"),
+    ("?", "this help"),
+    ("click", "select a panel or a run"),
+];
+
+/// Where things are on screen, as the last frame drew them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hits {
+    /// Each panel's area.
+    pub panels: Vec<(PanelId, Rect)>,
+    /// Inner area of the runs list (two rows per run), and the run number
+    /// of its first row.
+    pub runs: Option<(Rect, usize)>,
+}
+
+/// The action for a terminal event, if any.
+pub fn action_for(event: &Event, app: &App, hits: &Hits) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind == KeyEventKind::Press => key_action(key, app),
+        Event::Mouse(m) => mouse_action(m, hits),
+        Event::Resize(..) => Some(Action::Resize),
+        _ => None,
+    }
+}
+
+/// The action for a key press.
+pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    if app.filter_input.is_some() {
+        return match key.code {
+            KeyCode::Enter => Some(Action::FilterApply),
+            KeyCode::Esc => Some(Action::FilterCancel),
+            KeyCode::Backspace => Some(Action::FilterBackspace),
+            KeyCode::Char(c) => Some(Action::FilterChar(c)),
+            _ => None,
+        };
+    }
+    if app.help {
+        // Any key closes the overlay; q still quits.
+        return Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            _ => Action::ToggleHelp,
+        });
+    }
+    Some(match key.code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Tab => Action::NextPanel,
+        KeyCode::BackTab => Action::PrevPanel,
+        KeyCode::Char(c @ '1'..='6') => Action::Focus(PanelId::ALL[c as usize - '1' as usize]),
+        KeyCode::Enter => Action::ToggleFullscreen,
+        KeyCode::Left | KeyCode::Char('h') => Action::Pan(-0.25),
+        KeyCode::Right | KeyCode::Char('l') => Action::Pan(0.25),
+        KeyCode::Char('+') | KeyCode::Char('=') => Action::Zoom(0.5),
+        KeyCode::Char('-') | KeyCode::Char('_') => Action::Zoom(2.0),
+        KeyCode::Char('0') => Action::ResetView,
+        KeyCode::Char('y') => Action::ToggleLogY,
+        KeyCode::Char('x') => Action::NextXMode,
+        KeyCode::Char('s') => Action::SmoothMore,
+        KeyCode::Char('S') => Action::SmoothLess,
+        KeyCode::Up | KeyCode::Char('k') => Action::MoveRun(-1),
+        KeyCode::Down | KeyCode::Char('j') => Action::MoveRun(1),
+        KeyCode::Char(' ') => Action::ToggleOverlay,
+        KeyCode::Char('/') => Action::FilterStart,
+        KeyCode::Char('p') => Action::TogglePause,
+        KeyCode::Char('c') => Action::ToggleCursor,
+        KeyCode::Char(',') | KeyCode::Char('<') => Action::MoveCursor(-0.02),
+        KeyCode::Char('.') | KeyCode::Char('>') => Action::MoveCursor(0.02),
+        KeyCode::Char('b') => Action::ToggleBreakdown,
+        KeyCode::Char('v') => Action::NextLayer,
+        _ => return None,
+    })
+}
+
+/// The action for a mouse event: the wheel zooms, a click selects.
+pub fn mouse_action(m: &MouseEvent, hits: &Hits) -> Option<Action> {
+    let at = Position::new(m.column, m.row);
+    match m.kind {
+        MouseEventKind::ScrollUp => Some(Action::Zoom(0.8)),
+        MouseEventKind::ScrollDown => Some(Action::Zoom(1.25)),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if let Some((area, first)) = hits.runs {
+                if area.contains(at) {
+                    return Some(Action::HighlightRun(
+                        first + ((m.row - area.y) / 2) as usize,
+                    ));
+                }
+            }
+            hits.panels
+                .iter()
+                .find(|(_, r)| r.contains(at))
+                .map(|(p, _)| Action::Focus(*p))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::live::SharedRuns;
+    use crate::tui::theme::Theme;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_map_to_actions_by_mode() {
+        let mut app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(
+            key_action(&press(KeyCode::Char('3')), &app),
+            Some(Action::Focus(PanelId::Collapse))
+        );
+        assert_eq!(
+            key_action(&press(KeyCode::Char('q')), &app),
+            Some(Action::Quit)
+        );
+        app.filter_input = Some(String::new());
+        assert_eq!(
+            key_action(&press(KeyCode::Char('q')), &app),
+            Some(Action::FilterChar('q'))
+        );
+        assert_eq!(
+            key_action(&press(KeyCode::Esc), &app),
+            Some(Action::FilterCancel)
+        );
+        app.filter_input = None;
+        app.help = true;
+        assert_eq!(
+            key_action(&press(KeyCode::Char('x')), &app),
+            Some(Action::ToggleHelp)
+        );
+        let release = Event::Key(KeyEvent {
+            kind: KeyEventKind::Release,
+            ..press(KeyCode::Char('q'))
+        });
+        assert_eq!(action_for(&release, &app, &Hits::default()), None);
+    }
+
+    #[test]
+    fn clicks_hit_runs_and_panels() {
+        let hits = Hits {
+            panels: vec![(PanelId::Loss, Rect::new(30, 0, 30, 10))],
+            runs: Some((Rect::new(1, 1, 20, 5), 2)),
+        };
+        let click = |x, y| MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            mouse_action(&click(3, 3), &hits),
+            Some(Action::HighlightRun(3))
+        );
+        assert_eq!(
+            mouse_action(&click(40, 5), &hits),
+            Some(Action::Focus(PanelId::Loss))
+        );
+        assert_eq!(mouse_action(&click(90, 5), &hits), None);
+    }
+}

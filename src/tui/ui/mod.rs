@@ -1,0 +1,214 @@
+//! Rendering: a pure function of [`App`] (and the runs it reads) to a frame.
+//! Returns where things were drawn, for mouse hit-testing.
+
+mod chart;
+mod help;
+mod runs;
+mod sens;
+mod status;
+
+use std::collections::BTreeSet;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::App;
+use super::keymap::Hits;
+use super::panels::{charts, PanelId};
+use super::plot::{run_domain, union_domain};
+use crate::source::RunFeed;
+
+/// Below this size only a "terminal too small" message is drawn.
+pub const MIN_SIZE: (u16, u16) = (30, 8);
+/// Below this size the focused panel alone is drawn.
+pub const FULL_LAYOUT: (u16, u16) = (70, 20);
+
+/// What every region of one frame needs, computed once per frame.
+pub struct Ctx<'a> {
+    /// The state.
+    pub app: &'a App,
+    /// All runs.
+    pub feeds: &'a [RunFeed],
+    /// Runs on show (overlay selection or the highlighted run).
+    pub shown: Vec<usize>,
+    /// The x window in the current mode's units, if there is data.
+    pub window: Option<(f64, f64)>,
+    /// Scalar names of the shown runs that pass the filter.
+    pub names: BTreeSet<String>,
+}
+
+/// Draws the whole dashboard.
+pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
+    let area = frame.area();
+    let base = app.theme.base;
+    frame.render_widget(Block::new().style(base), area);
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let msg = format!(
+            "terminal too small: {}×{} (need {}×{})",
+            area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+        );
+        frame.render_widget(
+            Paragraph::new(msg).wrap(Wrap { trim: true }).style(base),
+            area,
+        );
+        return Hits::default();
+    }
+    let runs = app.runs.read();
+    let shown = app.shown_of(runs.feeds.len());
+    let window = union_domain(
+        shown
+            .iter()
+            .filter_map(|&r| run_domain(&runs.feeds[r].store, app.x_mode, app.limit(r))),
+    )
+    .map(|d| app.view.window(d));
+    let names = shown
+        .iter()
+        .flat_map(|&r| runs.feeds[r].store.metric_names())
+        .filter(|n| app.passes(n))
+        .map(str::to_string)
+        .collect();
+    let ctx = Ctx {
+        app,
+        feeds: &runs.feeds,
+        shown,
+        window,
+        names,
+    };
+    let [body, status_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    let mut hits = Hits::default();
+    if app.fullscreen || area.width < FULL_LAYOUT.0 || area.height < FULL_LAYOUT.1 {
+        render_panel(frame, &ctx, app.focus, body, &mut hits);
+    } else {
+        let runs_w = (body.width / 4).clamp(24, 36);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(runs_w), Constraint::Fill(1)]).areas(body);
+        render_panel(frame, &ctx, PanelId::Runs, left, &mut hits);
+        let [top, mid, bottom] = Layout::vertical([
+            Constraint::Percentage(38),
+            Constraint::Percentage(38),
+            Constraint::Fill(1),
+        ])
+        .areas(right);
+        let halves = |r: Rect| Layout::horizontal([Constraint::Percentage(50); 2]).areas::<2>(r);
+        let [a, b] = halves(top);
+        let [c, d] = halves(mid);
+        render_panel(frame, &ctx, PanelId::Loss, a, &mut hits);
+        render_panel(frame, &ctx, PanelId::Collapse, b, &mut hits);
+        render_panel(frame, &ctx, PanelId::Regions, c, &mut hits);
+        render_panel(frame, &ctx, PanelId::Sensitivity, d, &mut hits);
+        render_panel(frame, &ctx, PanelId::Other, bottom, &mut hits);
+    }
+    status::render(frame, &ctx, &runs.warnings, status_area);
+    if app.help {
+        help::render(frame, app, body);
+    }
+    hits
+}
+
+fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect, hits: &mut Hits) {
+    let theme = &ctx.app.theme;
+    let focused = ctx.app.focus == panel;
+    hits.panels.push((panel, area));
+    let title = format!(" {} {} ", panel.index() + 1, panel.title());
+    let block = Block::bordered()
+        .title(Line::styled(title, theme.title))
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    match panel {
+        PanelId::Runs => runs::render(frame, ctx, inner, hits),
+        PanelId::Sensitivity => sens::render(frame, ctx, inner),
+        _ => {
+            let specs = charts(panel, &ctx.names, ctx.app.per_layer);
+            if specs.is_empty() || ctx.window.is_none() {
+                empty(frame, ctx, panel, inner);
+                return;
+            }
+            let log_y = ctx.app.log_y[panel.index()];
+            if panel == PanelId::Other {
+                grid(frame, ctx, &specs, log_y, inner);
+            } else {
+                let rows = Layout::vertical(vec![Constraint::Fill(1); specs.len()]).split(inner);
+                for (spec, r) in specs.iter().zip(rows.iter()) {
+                    chart::render(frame, ctx, spec, log_y, *r);
+                }
+            }
+        }
+    }
+}
+
+/// Small charts in a grid, as many as fit.
+fn grid(
+    frame: &mut Frame<'_>,
+    ctx: &Ctx<'_>,
+    specs: &[super::panels::ChartSpec],
+    log_y: bool,
+    area: Rect,
+) {
+    const MIN_W: u16 = 28;
+    const MIN_H: u16 = 4;
+    let cols = ((area.width / MIN_W).max(1) as usize).min(specs.len().max(1));
+    let rows = (area.height / MIN_H).max(1) as usize;
+    let fit = cols * rows;
+    let (shown, more) = if specs.len() > fit {
+        (&specs[..fit - 1], specs.len() - (fit - 1))
+    } else {
+        (specs, 0)
+    };
+    let used_rows =
+        shown.len().div_ceil(cols).max(1) + usize::from(more > 0 && shown.len() % cols == 0);
+    let row_areas = Layout::vertical(vec![Constraint::Fill(1); used_rows.min(rows)]).split(area);
+    let mut cells = row_areas.iter().flat_map(|r| {
+        Layout::horizontal(vec![Constraint::Fill(1); cols])
+            .split(*r)
+            .to_vec()
+    });
+    for spec in shown {
+        if let Some(cell) = cells.next() {
+            chart::render(frame, ctx, spec, log_y, cell);
+        }
+    }
+    if more > 0 {
+        if let Some(cell) = cells.next() {
+            let msg = format!("+{more} more: narrow them with /");
+            frame.render_widget(Paragraph::new(msg).style(ctx.app.theme.dim), cell);
+        }
+    }
+}
+
+/// A panel with nothing to show says what would fill it.
+fn empty(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect) {
+    let theme = &ctx.app.theme;
+    let text = if ctx.shown.is_empty() {
+        "no runs yet".to_string()
+    } else if ctx.window.is_none() && ctx.app.x_mode.is_time() {
+        format!(
+            "no wall-clock times in this run for a {} axis: press x for steps",
+            ctx.app.x_mode.label()
+        )
+    } else if let Some(f) = &ctx.app.filter {
+        format!(
+            "no metric matches /{}/ here. Expected: {}",
+            f.text,
+            panel.expected()
+        )
+    } else {
+        format!("no data yet. Expected: {}", panel.expected())
+    };
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(theme.dim)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}

@@ -1,0 +1,365 @@
+//! A line chart drawn from min/max envelopes on a braille grid (2×4 dots
+//! per cell): every dot column shows the full range of the points it
+//! covers, so one spike among a million points stays visible. NaN and
+//! ±Infinity get markers (`×`, `▲`, `▼`) in the theme's non-finite colour.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::widgets::Widget;
+
+use crate::tui::plot::{EnvPoint, XMode};
+use crate::tui::theme::Theme;
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Legend text.
+    pub label: String,
+    /// Colour.
+    pub color: Color,
+    /// Drawn faint, behind the others (raw series under a smoothed one).
+    pub faint: bool,
+    /// Envelope columns in x order (per segment).
+    pub points: Vec<EnvPoint>,
+}
+
+/// The chart widget.
+#[derive(Debug, Clone)]
+pub struct EnvelopeChart<'a> {
+    /// Lines, drawn in order (faint ones first).
+    pub traces: &'a [Trace],
+    /// The x window.
+    pub x: (f64, f64),
+    /// The y range, in data units.
+    pub y: (f64, f64),
+    /// Log10 y axis.
+    pub log_y: bool,
+    /// How to label x.
+    pub x_mode: XMode,
+    /// x of the value cursor.
+    pub cursor: Option<f64>,
+    /// Colours.
+    pub theme: &'a Theme,
+}
+
+/// Braille dot bits, indexed `[dy][dx]`.
+const DOTS: [[u8; 2]; 4] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]];
+
+struct Grid {
+    w: usize,
+    h: usize,
+    bits: Vec<u8>,
+    color: Vec<Style>,
+}
+
+impl Grid {
+    fn set(&mut self, dx: usize, dy: usize, style: Style) {
+        if dx >= self.w * 2 || dy >= self.h * 4 {
+            return;
+        }
+        let cell = (dy / 4) * self.w + dx / 2;
+        self.bits[cell] |= DOTS[dy % 4][dx % 2];
+        self.color[cell] = style;
+    }
+
+    fn vline(&mut self, dx: usize, a: usize, b: usize, style: Style) {
+        for dy in a.min(b)..=a.max(b) {
+            self.set(dx, dy, style);
+        }
+    }
+}
+
+/// A number in at most ~7 characters.
+pub fn fmt_short(v: f64) -> String {
+    if !v.is_finite() {
+        return crate::summary::format_value(v);
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.1e}");
+    }
+    let decimals = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// An x value as the axis shows it.
+pub fn fmt_x(x: f64, mode: XMode) -> String {
+    match mode {
+        XMode::Step | XMode::LogStep => {
+            let s = mode.to_step(x).round();
+            if s.abs() < 1e6 {
+                format!("{s:.0}")
+            } else {
+                format!("{s:.2e}")
+            }
+        }
+        XMode::WallClock => {
+            let t = x.rem_euclid(86400.0) as u64;
+            format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+        }
+        XMode::Relative => {
+            let t = x.max(0.0);
+            if t < 10.0 {
+                format!("{t:.1}s")
+            } else if t < 3600.0 {
+                let t = t as u64;
+                format!("{}m{:02}s", t / 60, t % 60)
+            } else {
+                let t = t as u64;
+                format!("{}h{:02}m", t / 3600, t / 60 % 60)
+            }
+        }
+    }
+}
+
+impl EnvelopeChart<'_> {
+    fn ty(&self, v: f64) -> f64 {
+        if self.log_y {
+            if v > 0.0 {
+                v.log10()
+            } else {
+                f64::NEG_INFINITY
+            }
+        } else {
+            v
+        }
+    }
+}
+
+impl Widget for EnvelopeChart<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < 2 || area.height < 1 {
+            return;
+        }
+        let (y_lo, y_hi) = {
+            let (a, b) = (self.ty(self.y.0), self.ty(self.y.1));
+            let (a, b) = if a.is_finite() { (a, b) } else { (b - 1.0, b) };
+            if (b - a).abs() < 1e-12 {
+                // A flat line sits in the middle of a small band around it.
+                let pad = if self.log_y {
+                    0.5
+                } else {
+                    (a.abs() * 0.5).max(1e-12)
+                };
+                (a - pad, b + pad)
+            } else {
+                (a, b)
+            }
+        };
+        let label = |t: f64| fmt_short(if self.log_y { 10f64.powf(t) } else { t });
+        let labels = area.height >= 3 && area.width >= 16;
+        let (top, bottom) = (label(y_hi), label(y_lo));
+        let lw = if labels {
+            top.chars().count().max(bottom.chars().count()) as u16 + 1
+        } else {
+            0
+        };
+        let plot = Rect {
+            x: area.x + lw,
+            y: area.y,
+            width: area.width - lw,
+            height: area.height - u16::from(labels),
+        };
+        if labels {
+            let dim = self.theme.dim;
+            buf.set_string(area.x, plot.y, &top, dim);
+            buf.set_string(area.x, plot.bottom() - 1, &bottom, dim);
+            if plot.height >= 5 {
+                let mid = label((y_lo + y_hi) / 2.0);
+                buf.set_stringn(area.x, plot.y + plot.height / 2, &mid, lw as usize - 1, dim);
+            }
+            let y = area.bottom() - 1;
+            let left = fmt_x(self.x.0, self.x_mode);
+            let right = fmt_x(self.x.1, self.x_mode);
+            buf.set_string(plot.x, y, &left, dim);
+            let rw = right.chars().count() as u16;
+            if rw + left.chars().count() as u16 + 1 < plot.width {
+                buf.set_string(plot.right() - rw, y, &right, dim);
+            }
+        }
+        let (w, h) = (plot.width as usize, plot.height as usize);
+        let mut grid = Grid {
+            w,
+            h,
+            bits: vec![0; w * h],
+            color: vec![Style::new(); w * h],
+        };
+        let (dw, dh) = (w * 2, h * 4);
+        let span = self.x.1 - self.x.0;
+        let col = |x: f64| -> Option<usize> {
+            let f = if span > 0.0 {
+                (x - self.x.0) / span
+            } else {
+                0.5
+            };
+            (-1e-9..=1.0 + 1e-9)
+                .contains(&f)
+                .then(|| ((f * (dw - 1) as f64).round() as usize).min(dw - 1))
+        };
+        let row = |v: f64| -> usize {
+            let t = self.ty(v);
+            let f = if t.is_finite() {
+                (y_hi - t) / (y_hi - y_lo)
+            } else {
+                1.0
+            };
+            ((f.clamp(0.0, 1.0) * (dh - 1) as f64).round() as usize).min(dh - 1)
+        };
+        let mut markers: Vec<(usize, bool, char)> = Vec::new();
+        for trace in self
+            .traces
+            .iter()
+            .filter(|t| t.faint)
+            .chain(self.traces.iter().filter(|t| !t.faint))
+        {
+            let style = if trace.faint {
+                self.theme.dim
+            } else if self.theme.monochrome {
+                Style::new()
+            } else {
+                Style::new().fg(trace.color)
+            };
+            let mut prev: Option<(usize, usize, usize)> = None; // (segment, col, row)
+            for p in &trace.points {
+                let (Some(c0), Some(c1)) = (col(p.x0), col(p.x1)) else {
+                    prev = None;
+                    continue;
+                };
+                let nf = p.extent.non_finite;
+                if nf.any() {
+                    let cell = c0 / 2;
+                    if nf.nan() {
+                        markers.push((cell, true, '×'));
+                    }
+                    if nf.pos_inf() {
+                        markers.push((cell, true, '▲'));
+                    }
+                    if nf.neg_inf() {
+                        markers.push((cell, false, '▼'));
+                    }
+                }
+                if !p.extent.has_finite() {
+                    prev = None;
+                    continue;
+                }
+                let (r_top, r_bot) = (row(p.extent.max), row(p.extent.min));
+                if let Some((seg, pc, pr)) = prev {
+                    if seg == p.segment && c0 > pc + 1 && p.first.is_finite() {
+                        // Join sparse points with a straight line.
+                        let r1 = row(p.first);
+                        for c in pc + 1..c0 {
+                            let t = (c - pc) as f64 / (c0 - pc) as f64;
+                            let r = (pr as f64 + t * (r1 as f64 - pr as f64)).round() as usize;
+                            grid.set(c, r, style);
+                        }
+                    } else if seg == p.segment && p.first.is_finite() {
+                        grid.vline(c0, pr, row(p.first), style);
+                    }
+                }
+                for c in c0..=c1 {
+                    grid.vline(c, r_top, r_bot, style);
+                }
+                prev = p.last.is_finite().then(|| (p.segment, c1, row(p.last)));
+            }
+        }
+        let cursor_cell = self.cursor.and_then(col).map(|c| c / 2);
+        for cy in 0..h {
+            for cx in 0..w {
+                let i = cy * w + cx;
+                let pos = (plot.x + cx as u16, plot.y + cy as u16);
+                if grid.bits[i] != 0 {
+                    let ch = char::from_u32(0x2800 + u32::from(grid.bits[i])).unwrap_or('⣿');
+                    if let Some(cell) = buf.cell_mut(pos) {
+                        cell.set_char(ch).set_style(grid.color[i]);
+                    }
+                } else if cursor_cell == Some(cx) {
+                    if let Some(cell) = buf.cell_mut(pos) {
+                        cell.set_char('│').set_style(self.theme.cursor);
+                    }
+                }
+            }
+        }
+        for (cx, top, ch) in markers {
+            let y = if top { plot.y } else { plot.bottom() - 1 };
+            if let Some(cell) = buf.cell_mut((plot.x + cx as u16, y)) {
+                cell.set_char(ch).set_style(self.theme.nonfinite);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Extent;
+
+    fn point(x: f64, min: f64, max: f64) -> EnvPoint {
+        let mut extent = Extent::of(min);
+        extent.merge(Extent::of(max));
+        EnvPoint {
+            x0: x,
+            x1: x,
+            first: min,
+            last: max,
+            extent,
+            segment: 0,
+            start: 0,
+            end: 1,
+        }
+    }
+
+    #[test]
+    fn spikes_and_nans_are_visible() {
+        let theme = Theme::default_theme();
+        let mut points: Vec<_> = (0..40).map(|i| point(i as f64, 1.0, 1.0)).collect();
+        points[20] = point(20.0, 1.0, 100.0);
+        points[30] = point(30.0, f64::NAN, f64::NAN);
+        let traces = [Trace {
+            label: "a".into(),
+            color: Color::Red,
+            faint: false,
+            points,
+        }];
+        let chart = EnvelopeChart {
+            traces: &traces,
+            x: (0.0, 39.0),
+            y: (1.0, 100.0),
+            log_y: false,
+            x_mode: XMode::Step,
+            cursor: None,
+            theme: &theme,
+        };
+        let area = Rect::new(0, 0, 30, 8);
+        let mut buf = Buffer::empty(area);
+        chart.clone().render(area, &mut buf);
+        let top: String = (0..30).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert!(top.contains('×'), "NaN marker on the top row: {top:?}");
+        assert!(
+            top.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+            "spike reaches the top: {top:?}"
+        );
+        for (w, h) in [(0, 0), (1, 1), (2, 1), (5, 2)] {
+            let area = Rect::new(0, 0, w, h);
+            let mut buf = Buffer::empty(area);
+            EnvelopeChart { ..chart.clone() }.render(area, &mut buf);
+        }
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(fmt_short(0.012345), "0.0123");
+        assert_eq!(fmt_short(123.456), "123.5");
+        assert_eq!(fmt_short(2e-7), "2.0e-7");
+        assert_eq!(fmt_x(3725.0, XMode::Relative), "1h02m");
+        assert_eq!(fmt_x(2.0, XMode::LogStep), "99");
+    }
+}
