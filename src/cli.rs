@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 
 use crate::analysis::analyze;
 use crate::export::csv::{export_csv, write_csv};
+use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
 use crate::source::{discover, RunFeed};
 use crate::summary::RunSummary;
+use crate::tui::theme::{user_theme_dir, Theme};
 
 /// A terminal dashboard for training diagnostics: loss, softmax collapse,
 /// linear-region density and neuron sensitivity, live or replayed.
@@ -74,6 +76,9 @@ pub enum Command {
         /// Render the four diagnostic panels, with event markers, to FILE (PNG).
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
+        /// Colours of the picture: a theme name or a .toml file, as for `watch`.
+        #[arg(long)]
+        theme: Option<String>,
     },
 }
 
@@ -103,7 +108,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { .. } => not_available("replay"),
-        Command::Export { run, csv, png } => export(&run, csv.as_deref(), png.as_deref()),
+        Command::Export {
+            run,
+            csv,
+            png,
+            theme,
+        } => export(&run, csv.as_deref(), png.as_deref(), theme.as_deref()),
     }
 }
 
@@ -144,10 +154,21 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(path: &Path, csv: Option<&Path>, png: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn export(
+    path: &Path,
+    csv: Option<&Path>,
+    png: Option<&Path>,
+    theme: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     if csv.is_none() && png.is_none() {
         anyhow::bail!("export: nothing to do; give --csv FILE and/or --png FILE");
     }
+    // A bad theme fails before any reading. NO_COLOR is for terminals, not
+    // for a picture file, so it is not consulted here.
+    let palette = match theme {
+        None => Palette::dark(),
+        Some(name) => Palette::from_theme(&Theme::named(name, user_theme_dir().as_deref())?),
+    };
     let mut sources = discover(path)?;
     if sources.len() != 1 {
         let found = if sources.is_empty() {
@@ -172,7 +193,11 @@ fn export(path: &Path, csv: Option<&Path>, png: Option<&Path>) -> anyhow::Result
     }
     if let Some(file) = png {
         let events = analyze(&feed.store);
-        export_png(name, &feed.store, &events, file, &PngOptions::default())?;
+        let opts = PngOptions {
+            palette,
+            ..PngOptions::default()
+        };
+        export_png(name, &feed.store, &events, file, &opts)?;
         eprintln!(
             "wrote {} ({} event(s) marked)",
             file.display(),

@@ -202,6 +202,39 @@ fn png_of_a_run_without_diagnostics_draws_empty_panels() {
 }
 
 #[test]
+fn png_takes_the_colours_of_a_theme() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path());
+    let out = dir.path().join("light.png");
+    grokscope()
+        .arg("export")
+        .arg(&run)
+        .arg("--png")
+        .arg(&out)
+        .args(["--theme", "light"])
+        .assert()
+        .success();
+    let (_, _, rgb) = decode(&out);
+    let light = rgb
+        .chunks_exact(3)
+        .filter(|p| p.iter().all(|&c| c >= 0xf0))
+        .count();
+    assert!(
+        light > rgb.len() / 3 / 2,
+        "a light theme has a light background"
+    );
+    grokscope()
+        .arg("export")
+        .arg(&run)
+        .arg("--png")
+        .arg(dir.path().join("x.png"))
+        .args(["--theme", "no-such-theme"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no-such-theme"));
+}
+
+#[test]
 fn export_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let run = write_run(dir.path());

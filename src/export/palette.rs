@@ -1,9 +1,12 @@
-//! The colours of exported pictures, in one small struct so that the
-//! dashboard's theme can feed it later. The defaults are the dark theme's.
+//! The colours of exported pictures, in one small struct fed from the
+//! dashboard's theme ([`Palette::from_theme`]). The default is the dark
+//! theme's.
 
 use plotters::style::RGBColor;
+use ratatui::style::{Color, Style};
 
 use crate::analysis::Severity;
+use crate::tui::theme::Theme;
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,46 @@ impl Palette {
         }
     }
 
+    /// The colours of a dashboard theme. Colours a theme leaves to the
+    /// terminal (or drops for `NO_COLOR`) keep the dark palette's; a picture
+    /// always needs a background, so a theme without one gets a near-white
+    /// background under dark text and a near-black one under light text.
+    pub fn from_theme(theme: &Theme) -> Palette {
+        let d = Palette::dark();
+        let fg = |s: &Style, fallback: Rgb| s.fg.and_then(rgb_of).unwrap_or(fallback);
+        let foreground = fg(&theme.base, d.foreground);
+        let background = theme
+            .base
+            .bg
+            .and_then(rgb_of)
+            .unwrap_or(if luminance(foreground) < 0.5 {
+                Rgb(0xfa, 0xfa, 0xfa)
+            } else {
+                d.background
+            });
+        let list = |colours: &[Color], fallback: Vec<Rgb>| {
+            let out: Vec<Rgb> = colours.iter().filter_map(|&c| rgb_of(c)).collect();
+            if out.is_empty() {
+                fallback
+            } else {
+                out
+            }
+        };
+        Palette {
+            background,
+            foreground,
+            dim: fg(&theme.dim, d.dim),
+            border: fg(&theme.border, d.border),
+            title: fg(&theme.title, d.title),
+            accent: fg(&theme.accent, d.accent),
+            warning: fg(&theme.warning, d.warning),
+            error: fg(&theme.error, d.error),
+            nonfinite: fg(&theme.nonfinite, d.nonfinite),
+            series: list(&theme.series, d.series),
+            heat: list(&theme.heat, d.heat),
+        }
+    }
+
     /// Colour of series number `i` (cycling).
     pub fn series_colour(&self, i: usize) -> Rgb {
         if self.series.is_empty() {
@@ -128,6 +171,67 @@ impl Palette {
     }
 }
 
+/// Relative luminance in 0..=1 (Rec. 709 weights on sRGB values; enough
+/// to tell a light colour from a dark one).
+fn luminance(c: Rgb) -> f64 {
+    (0.2126 * f64::from(c.0) + 0.7152 * f64::from(c.1) + 0.0722 * f64::from(c.2)) / 255.0
+}
+
+/// The sRGB value of a terminal colour (xterm's for the 16 named and the
+/// 256 indexed colours); `None` for the terminal's own default.
+pub fn rgb_of(c: Color) -> Option<Rgb> {
+    const ANSI: [Rgb; 16] = [
+        Rgb(0, 0, 0),
+        Rgb(128, 0, 0),
+        Rgb(0, 128, 0),
+        Rgb(128, 128, 0),
+        Rgb(0, 0, 128),
+        Rgb(128, 0, 128),
+        Rgb(0, 128, 128),
+        Rgb(192, 192, 192),
+        Rgb(128, 128, 128),
+        Rgb(255, 0, 0),
+        Rgb(0, 255, 0),
+        Rgb(255, 255, 0),
+        Rgb(0, 0, 255),
+        Rgb(255, 0, 255),
+        Rgb(0, 255, 255),
+        Rgb(255, 255, 255),
+    ];
+    Some(match c {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => Rgb(r, g, b),
+        Color::Indexed(i) => match i {
+            0..=15 => ANSI[usize::from(i)],
+            16..=231 => {
+                let level = |k: u8| if k == 0 { 0 } else { 55 + 40 * k };
+                let k = i - 16;
+                Rgb(level(k / 36), level((k / 6) % 6), level(k % 6))
+            }
+            _ => {
+                let v = 8 + 10 * (i - 232);
+                Rgb(v, v, v)
+            }
+        },
+        Color::Black => ANSI[0],
+        Color::Red => ANSI[1],
+        Color::Green => ANSI[2],
+        Color::Yellow => ANSI[3],
+        Color::Blue => ANSI[4],
+        Color::Magenta => ANSI[5],
+        Color::Cyan => ANSI[6],
+        Color::Gray => ANSI[7],
+        Color::DarkGray => ANSI[8],
+        Color::LightRed => ANSI[9],
+        Color::LightGreen => ANSI[10],
+        Color::LightYellow => ANSI[11],
+        Color::LightBlue => ANSI[12],
+        Color::LightMagenta => ANSI[13],
+        Color::LightCyan => ANSI[14],
+        Color::White => ANSI[15],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +246,36 @@ mod tests {
         assert_eq!(p.heat_colour(1.0), *p.heat.last().unwrap());
         assert_eq!(p.heat_colour(7.0), *p.heat.last().unwrap());
         assert_eq!(p.series_colour(9), p.series[1]);
+    }
+
+    #[test]
+    fn the_dark_theme_gives_the_default_palette() {
+        // Keeps the built-in palette and themes/dark.toml in step.
+        assert_eq!(
+            Palette::from_theme(&Theme::default_theme()),
+            Palette::dark()
+        );
+    }
+
+    #[test]
+    fn every_built_in_theme_gives_a_readable_palette() {
+        for (name, _) in crate::tui::theme::BUILT_IN {
+            let p = Palette::from_theme(&Theme::named(name, None).unwrap());
+            let contrast = (luminance(p.foreground) - luminance(p.background)).abs();
+            assert!(contrast > 0.4, "{name}: {p:?}");
+            assert!(!p.series.is_empty() && !p.heat.is_empty());
+        }
+        // NO_COLOR themes carry no colours: the picture keeps the defaults.
+        let mono = Theme::default_theme().monochrome();
+        assert_eq!(Palette::from_theme(&mono), Palette::dark());
+    }
+
+    #[test]
+    fn terminal_colours_in_rgb() {
+        assert_eq!(rgb_of(Color::Indexed(196)), Some(Rgb(255, 0, 0)));
+        assert_eq!(rgb_of(Color::Indexed(16)), Some(Rgb(0, 0, 0)));
+        assert_eq!(rgb_of(Color::Indexed(244)), Some(Rgb(128, 128, 128)));
+        assert_eq!(rgb_of(Color::LightBlue), Some(Rgb(0, 0, 255)));
+        assert_eq!(rgb_of(Color::Reset), None);
     }
 }
