@@ -6,9 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::analysis::analyze;
+use crate::export::csv::{export_csv, write_csv};
+use crate::export::palette::Palette;
+use crate::export::png::{export_png, PngOptions};
 use crate::source::{discover, RunFeed};
 use crate::summary::RunSummary;
 pub use crate::train::cli::TrainArgs;
+use crate::tui::theme::{user_theme_dir, Theme};
 
 /// A terminal dashboard for training diagnostics: loss, softmax collapse,
 /// linear-region density and neuron sensitivity, live or replayed.
@@ -63,12 +68,15 @@ pub enum Command {
     Export {
         /// A run folder or .jsonl file.
         run: PathBuf,
-        /// Write tidy CSV to FILE.
+        /// Write tidy CSV (run,metric,step,time,value) to FILE ("-": standard output).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
-        /// Render the diagnostic panels to FILE.
+        /// Render the four diagnostic panels, with event markers, to FILE (PNG).
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
+        /// Colours of the picture: a theme name or a .toml file, as for `watch`.
+        #[arg(long)]
+        theme: Option<String>,
     },
 }
 
@@ -98,7 +106,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { .. } => not_available("replay"),
-        Command::Export { .. } => not_available("export"),
+        Command::Export {
+            run,
+            csv,
+            png,
+            theme,
+        } => export(&run, csv.as_deref(), png.as_deref(), theme.as_deref()),
     }
 }
 
@@ -135,6 +148,59 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }
             write!(out, "{}", s.to_text())?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(
+    path: &Path,
+    csv: Option<&Path>,
+    png: Option<&Path>,
+    theme: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    if csv.is_none() && png.is_none() {
+        anyhow::bail!("export: nothing to do; give --csv FILE and/or --png FILE");
+    }
+    // A bad theme fails before any reading. NO_COLOR is for terminals, not
+    // for a picture file, so it is not consulted here.
+    let palette = match theme {
+        None => Palette::dark(),
+        Some(name) => Palette::from_theme(&Theme::named(name, user_theme_dir().as_deref())?),
+    };
+    let mut sources = discover(path)?;
+    if sources.len() != 1 {
+        let found = if sources.is_empty() {
+            "no run".to_string()
+        } else {
+            format!("{} runs", sources.len())
+        };
+        anyhow::bail!(
+            "{}: export takes one run (a folder with metrics.jsonl, a .jsonl file or TensorBoard event files); found {found}",
+            path.display()
+        );
+    }
+    let feed = RunFeed::load(sources.remove(0))?;
+    let name = feed.source.name.as_str();
+    if let Some(file) = csv {
+        if file == Path::new("-") {
+            write_csv(name, &feed.store, std::io::stdout().lock())?;
+        } else {
+            export_csv(name, &feed.store, file)?;
+            eprintln!("wrote {} ({} points)", file.display(), feed.store.points());
+        }
+    }
+    if let Some(file) = png {
+        let events = analyze(&feed.store);
+        let opts = PngOptions {
+            palette,
+            ..PngOptions::default()
+        };
+        export_png(name, &feed.store, &events, file, &opts)?;
+        eprintln!(
+            "wrote {} ({} event(s) marked)",
+            file.display(),
+            events.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

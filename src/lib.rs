@@ -3,8 +3,10 @@
 //! Data flows `diag` → [`run::RunWriter`] → `metrics.jsonl` → [`watch`] →
 //! [`run::TailReader`] → [`store`] → the dashboard ([`tui`]) and [`summary`].
 
+pub mod analysis;
 pub mod cli;
 pub mod diag;
+pub mod export;
 pub mod import;
 pub mod run;
 pub mod source;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::analysis::{analyze, Event};
 use crate::run::Num;
 use crate::source::{RunFeed, RunKind};
 
@@ -75,6 +76,8 @@ pub struct RunSummary {
     pub vectors: BTreeMap<String, VectorSummary>,
     /// Number of notes.
     pub notes: usize,
+    /// What the run is doing, from [`crate::analysis`], by segment and step.
+    pub events: Vec<Event>,
 }
 
 impl RunSummary {
@@ -158,6 +161,7 @@ impl RunSummary {
             metrics,
             vectors,
             notes: store.notes().count(),
+            events: analyze(store),
         }
     }
 
@@ -251,7 +255,44 @@ impl RunSummary {
             out.push('\n');
             write_table(&mut out, &header, &rows);
         }
+        self.write_events(&mut out);
         out
+    }
+
+    /// The events, one line each: segment (when there are several), step,
+    /// kind and message.
+    fn write_events(&self, out: &mut String) {
+        if self.events.is_empty() {
+            let _ = writeln!(out, "\nevents    none detected");
+            return;
+        }
+        let _ = writeln!(out, "\nevents    {}", self.events.len());
+        let at: Vec<String> = self
+            .events
+            .iter()
+            .map(|e| {
+                if self.segments > 1 {
+                    format!("segment {} step {}", e.segment, e.step)
+                } else {
+                    format!("step {}", e.step)
+                }
+            })
+            .collect();
+        let w_at = at.iter().map(|a| a.len()).max().unwrap_or(0);
+        let w_kind = self
+            .events
+            .iter()
+            .map(|e| e.kind.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for (e, at) in self.events.iter().zip(&at) {
+            let _ = writeln!(
+                out,
+                "  {at:<w_at$}  {:<w_kind$}  {}",
+                e.kind.as_str(),
+                e.message
+            );
+        }
     }
 }
 

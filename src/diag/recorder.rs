@@ -217,7 +217,7 @@ where
     /// True when `every`-th logged steps include `step`.
     fn due(&self, step: u64, every: u64) -> bool {
         let log = self.config.cadence.log_every;
-        every > 0 && step % log == 0 && (step / log) % every == 0
+        every > 0 && step.is_multiple_of(log) && (step / log).is_multiple_of(every)
     }
 
     /// The diagnostics due at `step` as a record, or `None` when `step` is
@@ -234,7 +234,7 @@ where
         model: &M,
         grads: Option<&Gradients<E, Cpu>>,
     ) -> Result<Option<Record>, DiagError> {
-        if step % self.config.cadence.log_every != 0 {
+        if !step.is_multiple_of(self.config.cadence.log_every) {
             return Ok(None);
         }
         let cadence = self.config.cadence;

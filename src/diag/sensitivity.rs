@@ -46,7 +46,11 @@ pub fn sensitivity(
         )));
     }
     let len = snapshots[0].len();
-    if width == 0 || len % width != 0 || len == 0 || snapshots.iter().any(|s| s.len() != len) {
+    if width == 0
+        || !len.is_multiple_of(width)
+        || len == 0
+        || snapshots.iter().any(|s| s.len() != len)
+    {
         return Err(DiagError::Shape(format!(
             "snapshots must all be [M, {width}] with M > 0"
         )));

@@ -8,7 +8,7 @@ pub mod writer;
 
 pub use record::{parse_line, LineError, LineRecord, Num, Record};
 pub use tail::{PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
-pub use writer::{RunMeta, RunWriter, META_FILE, METRICS_FILE, SCHEMA_VERSION};
+pub use writer::{RunMeta, RunWriter, FINISHED_NOTE, META_FILE, METRICS_FILE, SCHEMA_VERSION};
 
 /// `e` with the path it concerns in front of its message.
 pub(crate) fn with_path(e: std::io::Error, path: &std::path::Path) -> std::io::Error {

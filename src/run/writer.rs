@@ -15,6 +15,8 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const META_FILE: &str = "meta.json";
 /// Schema version written into `meta.json`.
 pub const SCHEMA_VERSION: u32 = 1;
+/// The note that marks a run as finished when its last record carries it.
+pub const FINISHED_NOTE: &str = "finished";
 
 /// `meta.json`: who the run is and how it was configured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +117,12 @@ impl RunWriter {
     /// Path of the log file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Marks the run finished: appends a record at `step` whose only note
+    /// is [`FINISHED_NOTE`]. Readers show such a run as done, not stale.
+    pub fn finish(&mut self, step: i64) -> io::Result<()> {
+        self.append(&Record::new(step).at_now().note(FINISHED_NOTE))
     }
 
     /// Appends one record as one line.

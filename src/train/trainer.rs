@@ -17,7 +17,7 @@ use super::data::{Dataset, Examples, SplitMix64};
 use super::loss::{self, LossEval};
 use super::{perp_grad, TrainError, TrainSummary};
 use crate::diag::{Cadence, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype};
-use crate::run::{Record, RunWriter};
+use crate::run::{Record, RunWriter, FINISHED_NOTE};
 
 /// Width of the modular-arithmetic MLP's hidden layers (the papers' 200).
 pub const HIDDEN: usize = 200;
@@ -249,7 +249,7 @@ where
         // Log the state after `epoch` epochs (epoch 0 = initialisation).
         let finishing = epoch == c.epochs || stop.load(Ordering::Relaxed);
         stopped_early = finishing && epoch < c.epochs;
-        if epoch % c.log_every == 0 || finishing {
+        if epoch.is_multiple_of(c.log_every) || finishing {
             let test = eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss);
             let (train, _) = last;
             last.1 = test;
@@ -266,6 +266,11 @@ where
             if stopped_early {
                 rec = rec.note(format!("stopped after epoch {epoch} of {}", c.epochs));
             }
+            if finishing {
+                // The dashboard shows a run whose last record carries this
+                // note as done rather than stale.
+                rec = rec.note(FINISHED_NOTE);
+            }
             milestones.observe(epoch, &rec);
             writer.append(&rec)?;
             bar.set_message(format!(
@@ -275,7 +280,10 @@ where
                 rec.scalars.get("sc/collapsed").copied().unwrap_or(f64::NAN)
             ));
         }
-        if epoch > 0 && c.checkpoint_every > 0 && (epoch % c.checkpoint_every == 0 || finishing) {
+        if epoch > 0
+            && c.checkpoint_every > 0
+            && (epoch.is_multiple_of(c.checkpoint_every) || finishing)
+        {
             let path = checkpoint_path(&run_dir, epoch);
             model
                 .save_safetensors(&path)

@@ -25,9 +25,9 @@ impl RunState {
     pub fn of(feed: &RunFeed, now: SystemTime) -> RunState {
         let last = feed.store.records().checked_sub(1);
         let finished = last.is_some_and(|r| {
-            feed.store
-                .notes()
-                .any(|(rec, text)| rec == r && text.trim().eq_ignore_ascii_case("finished"))
+            feed.store.notes().any(|(rec, text)| {
+                rec == r && text.trim().eq_ignore_ascii_case(crate::run::FINISHED_NOTE)
+            })
         });
         if finished {
             return RunState::Finished;

@@ -1,0 +1,250 @@
+//! Local-complexity phases on `lc/train` (Humayun et al., ICML 2024): the
+//! linear-region density around training points falls, rises to a peak,
+//! holds, then falls a second time while regions migrate to the decision
+//! boundary — the second fall comes with grokking.
+//!
+//! The series is reduced to at most [`LC_BUCKETS`] medians of consecutive
+//! points (a NaN or an outlier cannot move a median) and smoothed with a
+//! centred moving average of [`LC_SMOOTH`] buckets. Rises and falls are then
+//! measured on the smoothed curve and must be large against the curve's
+//! own range, its level and the noise of the bucket medians.
+
+use super::robust::{finite_points, median_in_place, noise_sigma};
+use super::thresholds::show;
+use super::{Event, EventKind, Scope};
+
+/// Number of bucket medians the series is reduced to: enough to place a
+/// phase within 0.4% of the run, and it bounds the cost of everything after
+/// the reduction.
+pub const LC_BUCKETS: usize = 256;
+
+/// Width of the moving average over the bucket medians, in buckets.
+pub const LC_SMOOTH: usize = 5;
+
+/// Fewest finite points a segment needs before phases are looked for.
+pub const LC_MIN_POINTS: usize = 20;
+
+/// The rise to the peak must be at least this fraction of the smoothed
+/// curve's range (max − min): the peak is a main feature of the curve.
+pub const LC_MIN_RISE_OF_RANGE: f64 = 0.25;
+
+/// …and at least this fraction of the peak value: a 1% bump of an
+/// otherwise flat density is no phase.
+pub const LC_MIN_RISE_REL: f64 = 0.05;
+
+/// Rises and falls must exceed this many standard deviations of the bucket
+/// medians' noise. Pure noise, after the moving average, spans about
+/// ±3·σ/√5 ≈ ±1.3σ over 256 buckets, far below 6σ.
+pub const LC_NOISE_K: f64 = 6.0;
+
+/// A peak is reported once the curve has come down from it by this fraction
+/// of the rise (a maximum at the newest point is not a peak yet).
+pub const LC_PEAK_CONFIRM: f64 = 0.1;
+
+/// The second descent is reported where the curve has fallen below the peak
+/// by this fraction of the rise to it: the fall is then plainly under way.
+pub const LC_MIN_FALL: f64 = 0.3;
+
+/// Peak and second descent of `lc/train`, per segment.
+pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
+    let Some((series, ranges)) = scope.series("lc/train") else {
+        return;
+    };
+    for (seg, range) in ranges.into_iter().enumerate() {
+        let (idx, x) = finite_points(&series, range);
+        let Some(found) = phases_in(&idx, &x) else {
+            continue;
+        };
+        out.push(Event::at(
+            EventKind::LcPeak,
+            &series,
+            found.peak,
+            seg,
+            format!(
+                "Local complexity peak: lc/train rose from {} to {}; linear regions crowd around the training points, the phase before they migrate",
+                show(found.trough_value),
+                show(found.peak_value)
+            ),
+            vec![
+                ("value", found.peak_value),
+                ("trough", found.trough_value),
+                ("trough_step", series.step(found.trough) as f64),
+            ],
+        ));
+        if let Some((i, level)) = found.descent {
+            out.push(Event::at(
+                EventKind::LcSecondDescent,
+                &series,
+                i,
+                seg,
+                format!(
+                    "Second descent of local complexity: lc/train fell from its peak {} to {}; regions are migrating to the decision boundary, which usually comes with grokking of test accuracy",
+                    show(found.peak_value),
+                    show(level)
+                ),
+                vec![
+                    ("value", level),
+                    ("peak", found.peak_value),
+                    ("lowest_after", found.lowest_after),
+                ],
+            ));
+        }
+    }
+}
+
+/// What [`phases_in`] found, in point indices of the series.
+#[derive(Debug, Clone, PartialEq)]
+struct Phases {
+    trough: usize,
+    trough_value: f64,
+    peak: usize,
+    peak_value: f64,
+    /// Where the second descent is under way, and the smoothed level there.
+    descent: Option<(usize, f64)>,
+    lowest_after: f64,
+}
+
+/// Phases of one segment, from its finite values `x` at points `idx`.
+fn phases_in(idx: &[usize], x: &[f64]) -> Option<Phases> {
+    let n = x.len();
+    if n < LC_MIN_POINTS {
+        return None;
+    }
+    // Bucket medians, each placed at its bucket's middle point.
+    let buckets = n.min(LC_BUCKETS);
+    let mut med = Vec::with_capacity(buckets);
+    let mut at = Vec::with_capacity(buckets);
+    let mut scratch = Vec::new();
+    for b in 0..buckets {
+        let (lo, hi) = (b * n / buckets, (b + 1) * n / buckets);
+        scratch.clear();
+        scratch.extend_from_slice(&x[lo..hi]);
+        med.push(median_in_place(&mut scratch));
+        at.push(idx[lo + (hi - lo) / 2]);
+    }
+    let sigma = noise_sigma(&med, &mut scratch);
+    let half = LC_SMOOTH / 2;
+    let s: Vec<f64> = (0..buckets)
+        .map(|b| {
+            let w = &med[b.saturating_sub(half)..(b + half + 1).min(buckets)];
+            w.iter().sum::<f64>() / w.len() as f64
+        })
+        .collect();
+    let (lo, hi) = s
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let range_s = hi - lo;
+    // The peak: the point with the largest rise above the lowest point before it.
+    let (mut best_rise, mut peak, mut trough) = (0.0, 0, 0);
+    let mut low = 0;
+    for b in 0..buckets {
+        if s[b] < s[low] {
+            low = b;
+        }
+        if s[b] - s[low] > best_rise {
+            (best_rise, peak, trough) = (s[b] - s[low], b, low);
+        }
+    }
+    let noise = LC_NOISE_K * sigma;
+    let rise_ok = best_rise >= LC_MIN_RISE_OF_RANGE * range_s
+        && best_rise >= LC_MIN_RISE_REL * s[peak].abs()
+        && best_rise > noise;
+    if !rise_ok {
+        return None;
+    }
+    let after = &s[peak..];
+    let lowest_after = after.iter().copied().fold(f64::INFINITY, f64::min);
+    let confirm = (LC_PEAK_CONFIRM * best_rise).max(noise);
+    if s[peak] - lowest_after < confirm {
+        return None;
+    }
+    let fall_bar = (LC_MIN_FALL * best_rise).max(noise);
+    let descent = after
+        .iter()
+        .position(|&v| s[peak] - v >= fall_bar)
+        .map(|k| (at[peak + k], s[peak + k]));
+    Some(Phases {
+        trough: at[trough],
+        trough_value: s[trough],
+        peak: at[peak],
+        peak_value: s[peak],
+        descent,
+        lowest_after,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{noisy, Synth};
+    use super::super::{analyze, EventKind};
+
+    /// The paper's shape: 40 → 25 (early fall), up to 80 at point 2000,
+    /// hold to 3000, down to 30 by 5000, flat to 6000.
+    fn lc_shape(i: usize) -> f64 {
+        let x = i as f64;
+        match i {
+            0..300 => 40.0 - 15.0 * x / 300.0,
+            300..2000 => 25.0 + 55.0 * (x - 300.0) / 1700.0,
+            2000..3000 => 80.0,
+            3000..5000 => 80.0 - 50.0 * (x - 3000.0) / 2000.0,
+            _ => 30.0,
+        }
+    }
+
+    #[test]
+    fn peak_and_second_descent_of_a_noisy_curve() {
+        let lc = noisy(6000, 21, lc_shape, 4.0);
+        let store = Synth::new(2).series("lc/train", &lc).build();
+        let events = analyze(&store);
+        let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![EventKind::LcPeak, EventKind::LcSecondDescent],
+            "{events:#?}"
+        );
+        // The peak lies on the plateau (points 2000..3000).
+        assert!(
+            (3900..=6100).contains(&events[0].step),
+            "{}",
+            events[0].step
+        );
+        assert!((events[0].evidence.get("value").unwrap() - 80.0).abs() < 2.0);
+        assert!((events[0].evidence.get("trough").unwrap() - 25.0).abs() < 3.0);
+        // 30% of the rise (≈ 16.5) below the peak: near point 3660.
+        assert!(
+            (6900..=7800).contains(&events[1].step),
+            "{}",
+            events[1].step
+        );
+    }
+
+    #[test]
+    fn a_rise_without_a_fall_is_not_a_peak_yet() {
+        let lc = noisy(2000, 22, |i| lc_shape(i.min(1999)), 2.0);
+        let store = Synth::new(1).series("lc/train", &lc).build();
+        assert!(analyze(&store).is_empty());
+    }
+
+    #[test]
+    fn peak_without_second_descent_yet() {
+        // Up to 80 and back down only 15% of the rise.
+        let lc = noisy(
+            3000,
+            23,
+            |i| {
+                if i < 2000 {
+                    lc_shape(i)
+                } else {
+                    80.0 - 0.008 * (i - 2000) as f64
+                }
+            },
+            1.0,
+        );
+        let store = Synth::new(1).series("lc/train", &lc).build();
+        let events = analyze(&store);
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0].kind, EventKind::LcPeak);
+    }
+}

@@ -1,0 +1,33 @@
+//! `grokscope export`: a run out of grokscope, as tidy CSV ([`csv`]) or as
+//! a picture of the four diagnostic panels ([`png`]). Both work without a
+//! terminal.
+
+pub mod csv;
+mod heatmap;
+mod lines;
+pub mod palette;
+pub mod png;
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why an export failed; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The file could not be created or written.
+    #[error("{}: {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// Drawing the picture failed.
+    #[error("{}: cannot render: {message}", path.display())]
+    Render {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}

@@ -1,0 +1,281 @@
+//! The colours of exported pictures, in one small struct fed from the
+//! dashboard's theme ([`Palette::from_theme`]). The default is the dark
+//! theme's.
+
+use plotters::style::RGBColor;
+use ratatui::style::{Color, Style};
+
+use crate::analysis::Severity;
+use crate::tui::theme::Theme;
+
+/// An sRGB colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// Parses `#rrggbb` (as the theme files write colours).
+    pub fn from_hex(s: &str) -> Option<Rgb> {
+        let h = s.strip_prefix('#')?;
+        if h.len() != 6 || !h.is_ascii() {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+        Some(Rgb(byte(0)?, byte(2)?, byte(4)?))
+    }
+
+    /// The colour for plotters.
+    pub fn rgb(self) -> RGBColor {
+        RGBColor(self.0, self.1, self.2)
+    }
+
+    /// Linear blend: `t = 0` gives `self`, `t = 1` gives `other`.
+    pub fn mix(self, other: Rgb, t: f64) -> Rgb {
+        let t = t.clamp(0.0, 1.0);
+        let m = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+        Rgb(m(self.0, other.0), m(self.1, other.1), m(self.2, other.2))
+    }
+}
+
+/// Every colour a picture uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Palette {
+    /// Picture background (the dark theme leaves the terminal's; a picture
+    /// needs one, so a near-black grey).
+    pub background: Rgb,
+    /// Text, axes and labels.
+    pub foreground: Rgb,
+    /// Grid lines and secondary text.
+    pub dim: Rgb,
+    /// Panel frames.
+    pub border: Rgb,
+    /// Panel titles.
+    pub title: Rgb,
+    /// Markers of informational events.
+    pub accent: Rgb,
+    /// Markers of warnings.
+    pub warning: Rgb,
+    /// Markers of alerts.
+    pub error: Rgb,
+    /// NaN / ±Infinity marks.
+    pub nonfinite: Rgb,
+    /// Series colours, in order.
+    pub series: Vec<Rgb>,
+    /// Heatmap scale, low to high (at least one colour).
+    pub heat: Vec<Rgb>,
+}
+
+impl Default for Palette {
+    fn default() -> Palette {
+        Palette::dark()
+    }
+}
+
+impl Palette {
+    /// The default dark theme's colours (themes/dark.toml of the dashboard).
+    pub fn dark() -> Palette {
+        let hex = |s: &str| Rgb::from_hex(s).expect("built-in colours are valid");
+        Palette {
+            background: hex("#1c1c1c"),
+            foreground: hex("#d0d0d0"),
+            dim: hex("#6c6c6c"),
+            border: hex("#4e4e4e"),
+            title: hex("#ffffff"),
+            accent: hex("#5fafff"),
+            warning: hex("#ffaf00"),
+            error: hex("#ff5f5f"),
+            nonfinite: hex("#ff00ff"),
+            series: [
+                "#5fafff", "#ff875f", "#87d787", "#d787ff", "#ffd75f", "#5fd7d7", "#ff5fa0",
+                "#afafaf",
+            ]
+            .into_iter()
+            .map(hex)
+            .collect(),
+            heat: [
+                "#000040", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf",
+            ]
+            .into_iter()
+            .map(hex)
+            .collect(),
+        }
+    }
+
+    /// The colours of a dashboard theme. Colours a theme leaves to the
+    /// terminal (or drops for `NO_COLOR`) keep the dark palette's; a picture
+    /// always needs a background, so a theme without one gets a near-white
+    /// background under dark text and a near-black one under light text.
+    pub fn from_theme(theme: &Theme) -> Palette {
+        let d = Palette::dark();
+        let fg = |s: &Style, fallback: Rgb| s.fg.and_then(rgb_of).unwrap_or(fallback);
+        let foreground = fg(&theme.base, d.foreground);
+        let background = theme
+            .base
+            .bg
+            .and_then(rgb_of)
+            .unwrap_or(if luminance(foreground) < 0.5 {
+                Rgb(0xfa, 0xfa, 0xfa)
+            } else {
+                d.background
+            });
+        let list = |colours: &[Color], fallback: Vec<Rgb>| {
+            let out: Vec<Rgb> = colours.iter().filter_map(|&c| rgb_of(c)).collect();
+            if out.is_empty() {
+                fallback
+            } else {
+                out
+            }
+        };
+        Palette {
+            background,
+            foreground,
+            dim: fg(&theme.dim, d.dim),
+            border: fg(&theme.border, d.border),
+            title: fg(&theme.title, d.title),
+            accent: fg(&theme.accent, d.accent),
+            warning: fg(&theme.warning, d.warning),
+            error: fg(&theme.error, d.error),
+            nonfinite: fg(&theme.nonfinite, d.nonfinite),
+            series: list(&theme.series, d.series),
+            heat: list(&theme.heat, d.heat),
+        }
+    }
+
+    /// Colour of series number `i` (cycling).
+    pub fn series_colour(&self, i: usize) -> Rgb {
+        if self.series.is_empty() {
+            return self.foreground;
+        }
+        self.series[i % self.series.len()]
+    }
+
+    /// Colour of an event marker.
+    pub fn severity_colour(&self, s: Severity) -> Rgb {
+        match s {
+            Severity::Info => self.accent,
+            Severity::Warning => self.warning,
+            Severity::Alert => self.error,
+        }
+    }
+
+    /// Heat colour of `t` in 0..=1, interpolated along [`Palette::heat`].
+    pub fn heat_colour(&self, t: f64) -> Rgb {
+        match self.heat.len() {
+            0 => self.foreground.mix(self.background, 1.0 - t),
+            1 => self.heat[0],
+            n => {
+                let x = t.clamp(0.0, 1.0) * (n - 1) as f64;
+                let k = (x.floor() as usize).min(n - 2);
+                self.heat[k].mix(self.heat[k + 1], x - k as f64)
+            }
+        }
+    }
+}
+
+/// Relative luminance in 0..=1 (Rec. 709 weights on sRGB values; enough
+/// to tell a light colour from a dark one).
+fn luminance(c: Rgb) -> f64 {
+    (0.2126 * f64::from(c.0) + 0.7152 * f64::from(c.1) + 0.0722 * f64::from(c.2)) / 255.0
+}
+
+/// The sRGB value of a terminal colour (xterm's for the 16 named and the
+/// 256 indexed colours); `None` for the terminal's own default.
+pub fn rgb_of(c: Color) -> Option<Rgb> {
+    const ANSI: [Rgb; 16] = [
+        Rgb(0, 0, 0),
+        Rgb(128, 0, 0),
+        Rgb(0, 128, 0),
+        Rgb(128, 128, 0),
+        Rgb(0, 0, 128),
+        Rgb(128, 0, 128),
+        Rgb(0, 128, 128),
+        Rgb(192, 192, 192),
+        Rgb(128, 128, 128),
+        Rgb(255, 0, 0),
+        Rgb(0, 255, 0),
+        Rgb(255, 255, 0),
+        Rgb(0, 0, 255),
+        Rgb(255, 0, 255),
+        Rgb(0, 255, 255),
+        Rgb(255, 255, 255),
+    ];
+    Some(match c {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => Rgb(r, g, b),
+        Color::Indexed(i) => match i {
+            0..=15 => ANSI[usize::from(i)],
+            16..=231 => {
+                let level = |k: u8| if k == 0 { 0 } else { 55 + 40 * k };
+                let k = i - 16;
+                Rgb(level(k / 36), level((k / 6) % 6), level(k % 6))
+            }
+            _ => {
+                let v = 8 + 10 * (i - 232);
+                Rgb(v, v, v)
+            }
+        },
+        Color::Black => ANSI[0],
+        Color::Red => ANSI[1],
+        Color::Green => ANSI[2],
+        Color::Yellow => ANSI[3],
+        Color::Blue => ANSI[4],
+        Color::Magenta => ANSI[5],
+        Color::Cyan => ANSI[6],
+        Color::Gray => ANSI[7],
+        Color::DarkGray => ANSI[8],
+        Color::LightRed => ANSI[9],
+        Color::LightGreen => ANSI[10],
+        Color::LightYellow => ANSI[11],
+        Color::LightBlue => ANSI[12],
+        Color::LightMagenta => ANSI[13],
+        Color::LightCyan => ANSI[14],
+        Color::White => ANSI[15],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_heat() {
+        assert_eq!(Rgb::from_hex("#ff8000"), Some(Rgb(255, 128, 0)));
+        assert_eq!(Rgb::from_hex("ff8000"), None);
+        assert_eq!(Rgb::from_hex("#ff80"), None);
+        let p = Palette::dark();
+        assert_eq!(p.heat_colour(0.0), p.heat[0]);
+        assert_eq!(p.heat_colour(1.0), *p.heat.last().unwrap());
+        assert_eq!(p.heat_colour(7.0), *p.heat.last().unwrap());
+        assert_eq!(p.series_colour(9), p.series[1]);
+    }
+
+    #[test]
+    fn the_dark_theme_gives_the_default_palette() {
+        // Keeps the built-in palette and themes/dark.toml in step.
+        assert_eq!(
+            Palette::from_theme(&Theme::default_theme()),
+            Palette::dark()
+        );
+    }
+
+    #[test]
+    fn every_built_in_theme_gives_a_readable_palette() {
+        for (name, _) in crate::tui::theme::BUILT_IN {
+            let p = Palette::from_theme(&Theme::named(name, None).unwrap());
+            let contrast = (luminance(p.foreground) - luminance(p.background)).abs();
+            assert!(contrast > 0.4, "{name}: {p:?}");
+            assert!(!p.series.is_empty() && !p.heat.is_empty());
+        }
+        // NO_COLOR themes carry no colours: the picture keeps the defaults.
+        let mono = Theme::default_theme().monochrome();
+        assert_eq!(Palette::from_theme(&mono), Palette::dark());
+    }
+
+    #[test]
+    fn terminal_colours_in_rgb() {
+        assert_eq!(rgb_of(Color::Indexed(196)), Some(Rgb(255, 0, 0)));
+        assert_eq!(rgb_of(Color::Indexed(16)), Some(Rgb(0, 0, 0)));
+        assert_eq!(rgb_of(Color::Indexed(244)), Some(Rgb(128, 128, 128)));
+        assert_eq!(rgb_of(Color::LightBlue), Some(Rgb(0, 0, 255)));
+        assert_eq!(rgb_of(Color::Reset), None);
+    }
+}
