@@ -12,5 +12,6 @@ pub mod run;
 pub mod source;
 pub mod store;
 pub mod summary;
+pub mod train;
 pub mod tui;
 pub mod watch;

@@ -1,0 +1,338 @@
+//! The trainer's configuration, its presets and its validation.
+
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+
+/// The arithmetic operation of the modular task: `(a ∘ b) mod p`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// `(a + b) mod p`.
+    Add,
+    /// `(a - b) mod p`.
+    Sub,
+    /// `(a * b) mod p`.
+    Mul,
+}
+
+impl Op {
+    /// `(a ∘ b) mod p` for `a, b < p`.
+    pub fn apply(self, a: usize, b: usize, p: usize) -> usize {
+        match self {
+            Op::Add => (a + b) % p,
+            Op::Sub => (a + p - b) % p,
+            Op::Mul => (a * b) % p,
+        }
+    }
+
+    /// `+`, `-` or `*`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Add => "+",
+            Op::Sub => "-",
+            Op::Mul => "*",
+        }
+    }
+
+    /// Parses `add`, `sub`, `mul` (or `+`, `-`, `*`).
+    pub fn parse(s: &str) -> Result<Op, TrainError> {
+        match s {
+            "add" | "+" => Ok(Op::Add),
+            "sub" | "-" => Ok(Op::Sub),
+            "mul" | "*" | "x" => Ok(Op::Mul),
+            _ => Err(TrainError::Config(format!(
+                "unknown operation `{s}` (expected add, sub or mul)"
+            ))),
+        }
+    }
+}
+
+/// What the model learns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Task {
+    /// `(a ∘ b) mod p` on two concatenated one-hots, all p² pairs split
+    /// into train and test.
+    ModularArithmetic {
+        /// The modulus (one of [`SUPPORTED_P`]).
+        p: usize,
+        /// The operation.
+        op: Op,
+        /// Fraction of the p² pairs used for training.
+        train_frac: f64,
+    },
+    /// Synthetic 8×8 "digit" glyphs (10 classes) with jitter and noise,
+    /// generated from the seed.
+    Glyphs {
+        /// Number of training images.
+        train: usize,
+        /// Number of held-out images.
+        test: usize,
+        /// Standard deviation of the pixel noise.
+        noise: f64,
+    },
+}
+
+/// Moduli the built-in MLP is compiled for (dfdx layers are const-generic).
+pub const SUPPORTED_P: [usize; 6] = [23, 31, 59, 97, 113, 127];
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam with decoupled weight decay.
+    AdamW,
+    /// Plain SGD (decoupled weight decay, no momentum).
+    Sgd,
+}
+
+/// The training loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// Softmax cross-entropy computed in f16.
+    SoftmaxF16,
+    /// Softmax cross-entropy computed in f32.
+    SoftmaxF32,
+    /// Softmax cross-entropy computed in f64.
+    SoftmaxF64,
+    /// StableMax cross-entropy computed in f64.
+    Stablemax,
+}
+
+impl LossKind {
+    /// Parses `softmax-f16`, `softmax-f32`, `softmax-f64`, `stablemax`.
+    pub fn parse(s: &str) -> Result<LossKind, TrainError> {
+        match s {
+            "softmax-f16" => Ok(LossKind::SoftmaxF16),
+            "softmax-f32" | "softmax" => Ok(LossKind::SoftmaxF32),
+            "softmax-f64" => Ok(LossKind::SoftmaxF64),
+            "stablemax" => Ok(LossKind::Stablemax),
+            _ => Err(TrainError::Config(format!(
+                "unknown loss `{s}` (expected softmax-f16, softmax-f32, softmax-f64 or stablemax)"
+            ))),
+        }
+    }
+}
+
+/// The built-in experiments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Softmax CE in f32, no weight decay: softmax collapse, no grokking.
+    Softmax,
+    /// StableMax CE in f64, no weight decay: groks.
+    Stablemax,
+    /// ⊥AdamW, no weight decay: groks fast.
+    PerpGrad,
+    /// AdamW with weight decay: groks.
+    WeightDecay,
+    /// Synthetic glyph classifier for local complexity.
+    Lc,
+    /// A small softmax run that collapses within about two minutes on two
+    /// cores (used by `grokscope demo`).
+    Demo,
+}
+
+impl Preset {
+    /// Every preset, in the order of the documentation.
+    pub const ALL: [Preset; 6] = [
+        Preset::Softmax,
+        Preset::Stablemax,
+        Preset::PerpGrad,
+        Preset::WeightDecay,
+        Preset::Lc,
+        Preset::Demo,
+    ];
+
+    /// Name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Softmax => "softmax",
+            Preset::Stablemax => "stablemax",
+            Preset::PerpGrad => "perpgrad",
+            Preset::WeightDecay => "weight-decay",
+            Preset::Lc => "lc",
+            Preset::Demo => "demo",
+        }
+    }
+
+    /// Parses a preset name.
+    pub fn parse(s: &str) -> Result<Preset, TrainError> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                TrainError::Config(format!(
+                    "unknown preset `{s}` (expected one of: {})",
+                    Preset::ALL.map(Preset::name).join(", ")
+                ))
+            })
+    }
+
+    /// The preset's full configuration.
+    pub fn config(self) -> TrainConfig {
+        let paper = TrainConfig {
+            preset: self.name().to_string(),
+            task: Task::ModularArithmetic {
+                p: 113,
+                op: Op::Add,
+                train_frac: 0.4,
+            },
+            seed: 0,
+            epochs: 3_000,
+            batch_size: None,
+            optimizer: OptimizerKind::AdamW,
+            lr: 0.01,
+            betas: [0.9, 0.99],
+            eps: 1e-25,
+            weight_decay: 0.0,
+            loss: LossKind::SoftmaxF32,
+            perp_grad: false,
+            log_every: 10,
+            checkpoint_every: 0,
+        };
+        match self {
+            Preset::Softmax => paper,
+            Preset::Stablemax => TrainConfig {
+                loss: LossKind::Stablemax,
+                epochs: 60_000,
+                log_every: 50,
+                ..paper
+            },
+            Preset::PerpGrad => TrainConfig {
+                perp_grad: true,
+                epochs: 1_000,
+                ..paper
+            },
+            Preset::WeightDecay => TrainConfig {
+                lr: 1e-3,
+                weight_decay: 1.0,
+                epochs: 6_000,
+                log_every: 20,
+                ..paper
+            },
+            Preset::Lc => TrainConfig {
+                task: Task::Glyphs {
+                    train: 1_000,
+                    test: 1_000,
+                    noise: 0.15,
+                },
+                lr: 1e-3,
+                eps: 1e-8,
+                betas: [0.9, 0.999],
+                weight_decay: 0.01,
+                batch_size: Some(200),
+                epochs: 4_000,
+                log_every: 4,
+                ..paper
+            },
+            Preset::Demo => TrainConfig {
+                task: Task::ModularArithmetic {
+                    p: 59,
+                    op: Op::Add,
+                    train_frac: 0.4,
+                },
+                lr: 0.02,
+                epochs: 3_000,
+                log_every: 5,
+                ..paper
+            },
+        }
+    }
+}
+
+/// Everything that defines a training run (written into `meta.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Preset the run started from.
+    pub preset: String,
+    /// The data and model family.
+    pub task: Task,
+    /// Seed of the split, the initialisation, the batches and the probes.
+    pub seed: u64,
+    /// Number of epochs (passes over the training set).
+    pub epochs: u64,
+    /// Minibatch size; `None` = full batch.
+    pub batch_size: Option<usize>,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// Learning rate.
+    pub lr: f64,
+    /// Adam's (β1, β2).
+    pub betas: [f64; 2],
+    /// Adam's ε (1e-25 as in the paper; 1e-8 hides softmax collapse).
+    pub eps: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Training loss.
+    pub loss: LossKind,
+    /// ⊥Grad: project each parameter's gradient orthogonal to the weights.
+    pub perp_grad: bool,
+    /// Epochs between two log records.
+    pub log_every: u64,
+    /// Epochs between two safetensors checkpoints (0 = none).
+    pub checkpoint_every: u64,
+}
+
+impl TrainConfig {
+    /// Checks every field; the message names the offending option.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        match &self.task {
+            Task::ModularArithmetic { p, train_frac, .. } => {
+                if !SUPPORTED_P.contains(p) {
+                    return bad(format!(
+                        "--p {p} is not supported (the MLP is compiled for p in {SUPPORTED_P:?})"
+                    ));
+                }
+                if !(*train_frac > 0.0 && *train_frac < 1.0) {
+                    return bad(format!(
+                        "--train-frac must be strictly between 0 and 1, got {train_frac}"
+                    ));
+                }
+                let train = (train_frac * (p * p) as f64).round() as usize;
+                if train == 0 || train == p * p {
+                    return bad(format!(
+                        "--train-frac {train_frac} leaves an empty train or test set"
+                    ));
+                }
+            }
+            Task::Glyphs { train, test, noise } => {
+                if *train == 0 || *test == 0 {
+                    return bad("the glyph task needs training and test images".into());
+                }
+                if !(noise.is_finite() && *noise >= 0.0) {
+                    return bad(format!("glyph noise must be ≥ 0, got {noise}"));
+                }
+            }
+        }
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch_size == Some(0) {
+            return bad("--batch-size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr must be positive, got {}", self.lr));
+        }
+        for (name, b) in [("--beta1", self.betas[0]), ("--beta2", self.betas[1])] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(format!("{name} must be in [0, 1), got {b}"));
+            }
+        }
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return bad(format!("--eps must be positive, got {}", self.eps));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "--weight-decay must be ≥ 0, got {}",
+                self.weight_decay
+            ));
+        }
+        if self.log_every == 0 {
+            return bad("--log-every must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The built-in trainer: every preset writes a valid run, softmax collapses,
+//! stopping leaves a complete log, checkpoints load, and the CLI rejects bad
+//! options before training. Small p and few epochs keep this fast.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use dfdx::prelude::*;
+use grokscope::run::{RunMeta, METRICS_FILE};
+use grokscope::source::{RunFeed, RunSource};
+use grokscope::train::{
+    self, checkpoint_path, LossKind, ModularMlp, Preset, Task, TrainConfig, SPLIT_FILE,
+};
+
+/// `preset` shrunk to p = 23 (or 200 glyphs) and `epochs`.
+fn small(preset: Preset, epochs: u64) -> TrainConfig {
+    let mut c = preset.config();
+    c.task = match c.task {
+        Task::ModularArithmetic { op, train_frac, .. } => Task::ModularArithmetic {
+            p: 23,
+            op,
+            train_frac,
+        },
+        Task::Glyphs { noise, .. } => Task::Glyphs {
+            train: 200,
+            test: 100,
+            noise,
+        },
+    };
+    c.epochs = epochs;
+    c.log_every = 1;
+    c
+}
+
+fn load(dir: &Path) -> RunFeed {
+    let feed = RunFeed::load(RunSource::at(dir).expect("a run folder")).unwrap();
+    assert_eq!(
+        feed.health.malformed,
+        0,
+        "malformed lines in {}",
+        dir.display()
+    );
+    feed
+}
+
+fn run(config: &TrainConfig, dir: &Path) -> train::TrainSummary {
+    train::train(config, dir, Arc::new(AtomicBool::new(false)), false).unwrap()
+}
+
+#[test]
+fn every_preset_writes_a_valid_run_with_every_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    for preset in Preset::ALL {
+        let config = small(preset, 21);
+        let dir = tmp.path().join(preset.name());
+        let s = run(&config, &dir);
+        assert_eq!((s.epochs, s.stopped_early), (21, false));
+        let feed = load(&dir);
+        assert_eq!(feed.health.records, 22, "{}: epochs 0..=21", preset.name());
+        let names: Vec<&str> = feed.store.metric_names().collect();
+        for name in [
+            "train/loss",
+            "train/acc",
+            "test/loss",
+            "test/acc",
+            "sc/collapsed",
+            "sc/zero_loss",
+            "sc/margin",
+            "sc/nlm_cos",
+            "sc/nlm_cos/l0",
+            "norm/weights",
+            "norm/grad",
+            "norm/logits",
+            "lc/train",
+            "lc/test",
+            "lc/random",
+            "lc/train/l1",
+            "sens/net_variability",
+            "sens/top_share",
+        ] {
+            assert!(names.contains(&name), "{}: no {name}", preset.name());
+        }
+        assert!(feed.store.vector_names().any(|n| n.starts_with("sens/h")));
+        let meta = RunMeta::read(&dir).unwrap();
+        let back: TrainConfig = serde_json::from_value(meta.config).unwrap();
+        assert_eq!(back, config);
+    }
+}
+
+#[test]
+fn softmax_collapses_in_half_precision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = small(Preset::Softmax, 120);
+    c.loss = LossKind::SoftmaxF16;
+    let s = run(&c, tmp.path());
+    assert_eq!(s.train_acc, 1.0);
+    assert!(s.test_acc < 0.2, "test acc {}", s.test_acc);
+    let feed = load(tmp.path());
+    let sc = feed.store.series("sc/collapsed").unwrap();
+    let max = sc.values().iter().copied().fold(0.0, f64::max);
+    assert!(max > 0.5, "sc/collapsed peaked at {max}");
+    assert_eq!(sc.value(0), 0.0);
+    assert!(s.first_collapse_above_half.is_some());
+}
+
+#[test]
+fn stop_finishes_the_epoch_and_leaves_a_complete_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stopped");
+    let mut c = small(Preset::Demo, 1_000_000);
+    c.log_every = 7;
+    let handle = train::spawn(c, &dir).unwrap();
+    assert!(dir.join("meta.json").is_file() && dir.join(SPLIT_FILE).is_file());
+    let started = Instant::now();
+    while std::fs::read(dir.join(METRICS_FILE)).map_or(0, |t| t.len()) < 2_000 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no records");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    handle.stop();
+    let s = handle.join().unwrap();
+    assert!(s.stopped_early);
+    let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+    assert!(text.ends_with('\n'));
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["step"], s.epochs);
+    assert!(last["notes"][0].as_str().unwrap().contains("stopped"));
+    assert!(last["scalars"]["test/acc"].is_number());
+    let feed = load(&dir);
+    assert_eq!(feed.store.last_step(), Some(s.epochs as i64));
+}
+
+#[test]
+fn checkpoints_and_split_are_written_and_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = small(Preset::Softmax, 7);
+    c.checkpoint_every = 3;
+    run(&c, tmp.path());
+    let split: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join(SPLIT_FILE)).unwrap()).unwrap();
+    let (tr, te) = (
+        split["train"].as_array().unwrap(),
+        split["test"].as_array().unwrap(),
+    );
+    assert_eq!(tr.len() + te.len(), 23 * 23);
+    assert_eq!(tr.len(), 212);
+    let dev = Cpu::default();
+    let fresh = dev.build_module::<ModularMlp<46, 23>, f32>();
+    for epoch in [3, 6, 7] {
+        let path = checkpoint_path(tmp.path(), epoch);
+        assert!(path.is_file(), "{}", path.display());
+        let mut m = dev.build_module::<ModularMlp<46, 23>, f32>();
+        m.load_safetensors(&path).unwrap();
+        assert_ne!(m.0.weight.as_vec(), fresh.0.weight.as_vec());
+    }
+    assert!(!checkpoint_path(tmp.path(), 1).exists());
+}
+
+fn grokscope() -> Command {
+    Command::cargo_bin("grokscope").unwrap()
+}
+
+#[test]
+fn cli_trains_and_rejects_bad_options_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let ok = grokscope()
+        .args(["train", "--preset", "softmax", "--p", "23", "--epochs", "3"])
+        .args(["--log-every", "1", "--op", "sub", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("run written to"));
+    assert_eq!(load(&out).health.records, 4);
+
+    let cases: &[(&[&str], &str)] = &[
+        (&["--preset", "nope"], "nope"),
+        (
+            &["--preset", "softmax", "--p", "50"],
+            "--p 50 is not supported",
+        ),
+        (
+            &["--preset", "softmax", "--train-frac", "1.5"],
+            "--train-frac",
+        ),
+        (&["--preset", "lc", "--p", "23"], "--p applies"),
+        (&["--preset", "softmax", "--lr=-1"], "--lr"),
+        (
+            &["--preset", "softmax", "--loss", "softmax-f8"],
+            "softmax-f8",
+        ),
+        (
+            &["--preset", "softmax", "--batch-size", "0"],
+            "--batch-size",
+        ),
+        (&["--preset", "softmax", "--beta2", "1"], "--beta2"),
+    ];
+    for (args, needle) in cases {
+        let o = grokscope()
+            .arg("train")
+            .args(*args)
+            .arg("--out")
+            .arg(tmp.path().join("never"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert!(!tmp.path().join("never").exists());
+    // An existing run is not appended to.
+    let o = grokscope()
+        .args(["train", "--preset", "softmax", "--p", "23", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already holds a run"));
+}
