@@ -249,7 +249,7 @@ where
         // Log the state after `epoch` epochs (epoch 0 = initialisation).
         let finishing = epoch == c.epochs || stop.load(Ordering::Relaxed);
         stopped_early = finishing && epoch < c.epochs;
-        if epoch % c.log_every == 0 || finishing {
+        if epoch.is_multiple_of(c.log_every) || finishing {
             let test = eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss);
             let (train, _) = last;
             last.1 = test;
@@ -279,7 +279,10 @@ where
                 rec.scalars.get("sc/collapsed").copied().unwrap_or(f64::NAN)
             ));
         }
-        if epoch > 0 && c.checkpoint_every > 0 && (epoch % c.checkpoint_every == 0 || finishing) {
+        if epoch > 0
+            && c.checkpoint_every > 0
+            && (epoch.is_multiple_of(c.checkpoint_every) || finishing)
+        {
             let path = checkpoint_path(&run_dir, epoch);
             model
                 .save_safetensors(&path)
