@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use dfdx::prelude::*;
-use grokscope::run::{RunMeta, METRICS_FILE};
+use grokscope::run::{RunMeta, FINISHED_NOTE, METRICS_FILE};
 use grokscope::source::{RunFeed, RunSource};
 use grokscope::train::{
     self, checkpoint_path, LossKind, ModularMlp, Preset, Task, TrainConfig, SPLIT_FILE,
@@ -84,6 +84,9 @@ fn every_preset_writes_a_valid_run_with_every_metric() {
             assert!(names.contains(&name), "{}: no {name}", preset.name());
         }
         assert!(feed.store.vector_names().any(|n| n.starts_with("sens/h")));
+        let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["notes"], serde_json::json!([FINISHED_NOTE]));
         let meta = RunMeta::read(&dir).unwrap();
         let back: TrainConfig = serde_json::from_value(meta.config).unwrap();
         assert_eq!(back, config);
@@ -127,6 +130,7 @@ fn stop_finishes_the_epoch_and_leaves_a_complete_log() {
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["step"], s.epochs);
     assert!(last["notes"][0].as_str().unwrap().contains("stopped"));
+    assert_eq!(last["notes"][1], FINISHED_NOTE);
     assert!(last["scalars"]["test/acc"].is_number());
     let feed = load(&dir);
     assert_eq!(feed.store.last_step(), Some(s.epochs as i64));

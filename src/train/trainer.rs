@@ -17,7 +17,7 @@ use super::data::{Dataset, Examples, SplitMix64};
 use super::loss::{self, LossEval};
 use super::{perp_grad, TrainError, TrainSummary};
 use crate::diag::{Cadence, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype};
-use crate::run::{Record, RunWriter};
+use crate::run::{Record, RunWriter, FINISHED_NOTE};
 
 /// Width of the modular-arithmetic MLP's hidden layers (the papers' 200).
 pub const HIDDEN: usize = 200;
@@ -267,8 +267,9 @@ where
                 rec = rec.note(format!("stopped after epoch {epoch} of {}", c.epochs));
             }
             if finishing {
-                // The last record: readers show the run as done, not stale.
-                rec = rec.note(crate::run::FINISHED_NOTE);
+                // The dashboard shows a run whose last record carries this
+                // note as done rather than stale.
+                rec = rec.note(FINISHED_NOTE);
             }
             milestones.observe(epoch, &rec);
             writer.append(&rec)?;
