@@ -99,7 +99,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Summary { path, json } => summary(&path, json),
-        Command::Demo => not_available("demo"),
+        Command::Demo => demo(),
         Command::Train(args) => crate::train::cli::run(*args),
         Command::Watch { path, theme, poll } => {
             crate::tui::run_watch(&crate::tui::WatchOptions { path, theme, poll })?;
@@ -113,6 +113,35 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             theme,
         } => export(&run, csv.as_deref(), png.as_deref(), theme.as_deref()),
     }
+}
+
+/// `grokscope demo`: the demo preset trains on a background thread into a
+/// fresh folder under `runs/` while the dashboard watches that folder.
+/// Quitting the dashboard stops training after its current epoch, with the
+/// log complete.
+fn demo() -> anyhow::Result<ExitCode> {
+    let stamp = crate::train::cli::timestamp(std::time::SystemTime::now());
+    let dir = PathBuf::from("runs").join(format!("demo-{stamp}"));
+    let handle = crate::train::spawn(crate::train::demo_config(), &dir)
+        .map_err(|e| anyhow::anyhow!("cannot start the demo run in {}: {e}", dir.display()))?;
+    let watched = crate::tui::run_watch(&crate::tui::WatchOptions {
+        path: dir.clone(),
+        theme: None,
+        poll: None,
+    });
+    handle.stop();
+    let trained = handle.join();
+    watched?;
+    let summary = trained.map_err(|e| anyhow::anyhow!("demo training failed: {e}"))?;
+    eprintln!(
+        "grokscope demo: {} epochs{} written to {}; look again with `grokscope watch {}` or `grokscope summary {}`",
+        summary.epochs,
+        if summary.stopped_early { " (stopped early)" } else { "" },
+        dir.display(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn not_available(name: &str) -> anyhow::Result<ExitCode> {

@@ -239,3 +239,26 @@ fn no_color_draws_without_colour() {
     }
     insta::assert_snapshot!(t.backend());
 }
+
+/// The status line carries what analysis found in the highlighted run.
+#[test]
+fn status_line_shows_the_analysis_alert() {
+    let run = feed(
+        "collapsing",
+        (0..200).map(|i| {
+            let collapsed = if i < 120 { 0.1 } else { 0.8 };
+            Record::new(i * 10)
+                .scalar("train/loss", 1.0 / (1.0 + i as f64))
+                .scalar("sc/collapsed", collapsed)
+                .to_json_line()
+        }),
+    );
+    let t = draw(&app(vec![run]), 160, 20);
+    let screen = format!("{:?}", t.backend());
+    let status = screen
+        .lines()
+        .rev()
+        .find(|l| l.contains("collapsing"))
+        .unwrap();
+    assert!(status.contains("● SC @1200"), "{status}");
+}

@@ -113,8 +113,6 @@ pub struct App {
     pub per_layer: bool,
     /// Sensitivity layer shown (index into the `sens/` vectors).
     pub layer: usize,
-    /// Alerts from analysis (filled by a later issue).
-    pub alerts: Vec<String>,
     /// The time the screen is drawn for.
     pub now: SystemTime,
     /// The user asked to leave.
@@ -144,7 +142,6 @@ impl App {
             paused: None,
             per_layer: false,
             layer: 0,
-            alerts: Vec::new(),
             now,
             quit: false,
         }

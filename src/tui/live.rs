@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 
+use crate::analysis::{Analyzer, Event};
 use crate::source::{DiscoverError, RunFeed};
 use crate::watch::{WatchEvent, WatchMode, Watcher};
 
@@ -23,6 +24,32 @@ pub struct RunSet {
     pub feeds: Vec<RunFeed>,
     /// Warnings of the watcher (notify unavailable, ...), newest last.
     pub warnings: Vec<String>,
+    /// What analysis found in each run (same order as `feeds`), kept up to
+    /// date by the ingest thread.
+    analyzers: Vec<Analyzer>,
+}
+
+impl RunSet {
+    /// Adds a run, analysing what it holds.
+    pub fn push(&mut self, feed: RunFeed) {
+        let mut analyzer = Analyzer::new();
+        analyzer.update(&feed.store);
+        self.feeds.push(feed);
+        self.analyzers.push(analyzer);
+    }
+
+    /// Re-analyses run `i` if its data changed; returns whether its events did.
+    pub fn reanalyse(&mut self, i: usize) -> bool {
+        match (self.analyzers.get_mut(i), self.feeds.get(i)) {
+            (Some(a), Some(feed)) => a.update(&feed.store),
+            _ => false,
+        }
+    }
+
+    /// The events detected in run `i` (empty for an unknown run).
+    pub fn events(&self, i: usize) -> &[Event] {
+        self.analyzers.get(i).map_or(&[], |a| a.events())
+    }
 }
 
 /// The run set shared between the ingest thread (writer) and the UI (reader).
@@ -37,10 +64,9 @@ impl SharedRuns {
 
     /// Shares already loaded feeds (fixtures, benchmarks, replay).
     pub fn from_feeds(feeds: Vec<RunFeed>) -> SharedRuns {
-        SharedRuns::new(RunSet {
-            feeds,
-            warnings: Vec::new(),
-        })
+        let mut set = RunSet::default();
+        feeds.into_iter().for_each(|f| set.push(f));
+        SharedRuns::new(set)
     }
 
     /// Read access; a poisoned lock (the ingest thread panicked) still reads.
@@ -114,16 +140,18 @@ fn apply(event: WatchEvent, runs: &SharedRuns) -> bool {
             }
             let mut feed = RunFeed::new(source);
             let _ = feed.poll(); // errors are kept in feed.health
-            runs.write().feeds.push(feed);
+            runs.write().push(feed);
             true
         }
         WatchEvent::Changed(log) => {
             let mut set = runs.write();
-            match set.feeds.iter_mut().find(|f| f.source.log == log) {
-                Some(feed) => {
+            match set.feeds.iter().position(|f| f.source.log == log) {
+                Some(i) => {
+                    let feed = &mut set.feeds[i];
                     let before = (feed.health.clone(), feed.store.records());
                     let _ = feed.poll();
-                    before != (feed.health.clone(), feed.store.records())
+                    let changed = before != (feed.health.clone(), feed.store.records());
+                    set.reanalyse(i) || changed
                 }
                 None => false,
             }

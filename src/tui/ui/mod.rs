@@ -16,6 +16,7 @@ use ratatui::Frame;
 
 use super::app::App;
 use super::keymap::Hits;
+use super::live::RunSet;
 use super::panels::{charts, PanelId};
 use super::plot::{run_domain, union_domain};
 use crate::source::RunFeed;
@@ -31,6 +32,8 @@ pub struct Ctx<'a> {
     pub app: &'a App,
     /// All runs.
     pub feeds: &'a [RunFeed],
+    /// All runs with what analysis found in them.
+    pub runs: &'a RunSet,
     /// Runs on show (overlay selection or the highlighted run).
     pub shown: Vec<usize>,
     /// The x window in the current mode's units, if there is data.
@@ -71,6 +74,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         .collect();
     let ctx = Ctx {
         app,
+        runs: &runs,
         feeds: &runs.feeds,
         shown,
         window,

@@ -7,6 +7,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Ctx;
+use crate::analysis::Severity;
+
+/// Longest alert message shown before it is cut with "…".
+const ALERT_CHARS: usize = 72;
 use crate::tui::run_state::format_age;
 
 /// Draws the status line.
@@ -70,10 +74,6 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
         spans.push(sep());
         spans.push(Span::styled(format!("⚠ {w}"), theme.warning));
     }
-    for alert in &app.alerts {
-        spans.push(sep());
-        spans.push(Span::styled(format!("● {alert}"), theme.error));
-    }
     if let Some(p) = &app.paused {
         let arrived: usize = ctx
             .feeds
@@ -104,5 +104,31 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
     spans.push(sep());
     spans.push(Span::styled(flags.join(" · "), theme.dim));
     spans.push(Span::styled("  ? help", theme.accent));
+    // What analysis found, last so it takes the width that is left: the
+    // most severe, latest event of the run, then how many more there are
+    // (`grokscope summary` lists them all).
+    let events = ctx.runs.events(app.highlighted);
+    if let Some(top) = events.iter().max_by_key(|e| (e.severity, e.step)) {
+        let style = match top.severity {
+            Severity::Alert => theme.error,
+            Severity::Warning => theme.warning,
+            Severity::Info => theme.accent,
+        };
+        let mut message = top.message.clone();
+        if message.chars().count() > ALERT_CHARS {
+            message = message.chars().take(ALERT_CHARS - 1).collect::<String>() + "…";
+        }
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("● {} @{}: {message}", top.kind.short_label(), top.step),
+            style,
+        ));
+        if events.len() > 1 {
+            spans.push(Span::styled(
+                format!(" (+{} events)", events.len() - 1),
+                theme.dim,
+            ));
+        }
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
 }
