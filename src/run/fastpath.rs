@@ -82,13 +82,16 @@ impl<'a> Cursor<'a> {
             Some(b'0'..=b'9') => {}
             _ => return None,
         }
-        let (v, len) = fast_float2::parse_partial::<f64, _>(rest).ok()?;
-        let text = &rest[..len];
-        if let Some(dot) = memchr::memchr(b'.', text) {
-            if !text.get(dot + 1).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
+        // "1." and "1.e5" are not JSON: a '.' must be followed by a digit.
+        // The integer part is short, so find the '.' by walking it.
+        let mut j = digits;
+        while rest.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
         }
+        if rest.get(j) == Some(&b'.') && !rest.get(j + 1).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let (v, len) = fast_float2::parse_partial::<f64, _>(rest).ok()?;
         self.i += len;
         Some(v)
     }
