@@ -461,7 +461,8 @@ impl<'a> SeriesView<'a> {
         lo
     }
 
-    fn bucket(&self, segment: usize, start: usize, end: usize) -> Bucket {
+    /// The bucket of points `start..end` (non-empty, within `segment`).
+    pub fn bucket(&self, segment: usize, start: usize, end: usize) -> Bucket {
         Bucket {
             segment,
             start,

@@ -337,16 +337,7 @@ fn log_step_buckets(
             let e = if k == columns { last_edge } else { edge(k) };
             let end = view.lower_bound(start..range.end, e).max(start);
             if end > start {
-                out.push(Bucket {
-                    segment: seg,
-                    start,
-                    end,
-                    first_step: view.step(start),
-                    last_step: view.step(end - 1),
-                    first: view.value(start),
-                    last: view.value(end - 1),
-                    extent: view.extent(start..end),
-                });
+                out.push(view.bucket(seg, start, end));
                 start = end;
             }
         }
