@@ -109,7 +109,6 @@ pub struct TailReader {
     lines: u64,
     pending: Vec<u8>,
     skipping_long_line: bool,
-    chunk: Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -124,7 +123,6 @@ impl TailReader {
             lines: 0,
             pending: Vec::new(),
             skipping_long_line: false,
-            chunk: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -185,10 +183,10 @@ impl TailReader {
         // Sized to what was appended, so that many idle readers hold no
         // large buffers between polls.
         let growth = meta.len().saturating_sub(self.offset).max(4096);
-        self.chunk = vec![0; growth.min(READ_CHUNK as u64) as usize];
+        let mut chunk = vec![0; growth.min(READ_CHUNK as u64) as usize];
         loop {
             let file = self.file.as_mut().expect("opened above");
-            let n = match file.read(&mut self.chunk) {
+            let n = match file.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -196,9 +194,8 @@ impl TailReader {
             };
             self.offset += n as u64;
             stats.bytes += n as u64;
-            self.consume(n, &mut stats, sink);
+            self.consume(&chunk[..n], &mut stats, sink);
         }
-        self.chunk = Vec::new();
         Ok(stats)
     }
 
@@ -252,17 +249,15 @@ impl TailReader {
         super::with_path(e, &self.path)
     }
 
-    /// Splits the first `n` bytes of the chunk into lines.
-    fn consume(&mut self, n: usize, stats: &mut PollStats, sink: &mut dyn FnMut(TailItem<'_>)) {
+    /// Splits freshly read bytes into lines.
+    fn consume(&mut self, data: &[u8], stats: &mut PollStats, sink: &mut dyn FnMut(TailItem<'_>)) {
         let TailReader {
-            chunk,
             pending,
             scratch,
             lines,
             skipping_long_line,
             ..
         } = self;
-        let data = &chunk[..n];
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', data) {
             let piece = &data[start..nl];
