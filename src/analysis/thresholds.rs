@@ -102,41 +102,39 @@ fn percent(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// Builds an event's message from the percentage found past a threshold.
+type Explain = fn(&str) -> String;
+
+/// The two `sc/collapsed` thresholds: kind, threshold, and the message for
+/// the percentage found past it.
+const COLLAPSE_LEVELS: [(EventKind, f64, Explain); 2] = [
+    (EventKind::CollapseOnset, COLLAPSE_ONSET, |pct| {
+        format!("Softmax collapse: {pct} of training samples have a softmax that rounds to exactly 1, so their loss and gradient are 0 and learning stalls; remedies: StableMax, weight decay, ⊥Grad, or a wider softmax dtype (f64)")
+    }),
+    (EventKind::CollapseSaturation, COLLAPSE_SATURATION, |pct| {
+        format!("Softmax collapse saturated: {pct} of training samples give no gradient; this run will not generalise unless retrained with StableMax, weight decay, ⊥Grad or a wider softmax dtype")
+    }),
+];
+
 /// Softmax collapse onset and saturation on `sc/collapsed`.
 pub(super) fn collapse(scope: &Scope<'_>, out: &mut Vec<Event>) {
     let Some((sc, ranges)) = scope.series("sc/collapsed") else {
         return;
     };
     for (seg, range) in ranges.into_iter().enumerate() {
-        if let Some(c) = crossing(&sc, range.clone(), |v| v > COLLAPSE_ONSET) {
+        for (kind, threshold, message) in COLLAPSE_LEVELS {
+            let Some(c) = crossing(&sc, range.clone(), |v| v > threshold) else {
+                continue;
+            };
             if reportable(&c, seg) {
                 let v = sc.value(c.index);
                 out.push(Event::at(
-                    EventKind::CollapseOnset,
+                    kind,
                     &sc,
                     c.index,
                     seg,
-                    format!(
-                        "Softmax collapse: {} of training samples have a softmax that rounds to exactly 1, so their loss and gradient are 0 and learning stalls; remedies: StableMax, weight decay, ⊥Grad, or a wider softmax dtype (f64)",
-                        percent(v)
-                    ),
-                    vec![("value", v), ("threshold", COLLAPSE_ONSET)],
-                ));
-            }
-        }
-        if let Some(c) = crossing(&sc, range, |v| v > COLLAPSE_SATURATION) {
-            if reportable(&c, seg) {
-                let v = sc.value(c.index);
-                out.push(Event::at(
-                    EventKind::CollapseSaturation,
-                    &sc,
-                    c.index,
-                    seg,
-                    format!(
-                        "Softmax collapse saturated: {} of training samples give no gradient; this run will not generalise unless retrained with StableMax, weight decay, ⊥Grad or a wider softmax dtype",
-                        percent(v)
-                    ),
-                    vec![("value", v), ("threshold", COLLAPSE_SATURATION)],
+                    message(&percent(v)),
+                    vec![("value", v), ("threshold", threshold)],
                 ));
             }
         }
