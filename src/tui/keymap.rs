@@ -53,7 +53,7 @@ pub const REPLAY_KEYS: &[(&str, &str)] = &[
     ("←→", "seek back / on by 1% of the run"),
     ("PgUp PgDn", "seek back / on by 10%"),
     ("Home End", "to the start / the end"),
-    ("n  N", "next / previous event (the ◆ on the scrubber)"),
+    ("n  N", "next / previous event (◇ ◆ ◈ on the scrubber)"),
 ];
 
 /// The keys the help overlay lists: in replay, its own keys first and the
