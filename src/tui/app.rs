@@ -404,6 +404,10 @@ impl App {
     /// Everything on screen that depends on the clock: a tick redraws only
     /// when this changes.
     pub fn clock_text(&self) -> String {
+        if self.replay.is_some() {
+            // A replay shows no ages and no live/stale states.
+            return String::new();
+        }
         let runs = self.runs.read();
         let mut out = String::new();
         for (i, f) in runs.feeds.iter().enumerate() {
@@ -535,6 +539,42 @@ mod tests {
         assert_eq!(
             RunState::of(&app.runs.read().feeds[0], app.now),
             RunState::Stale
+        );
+    }
+
+    #[test]
+    fn replay_actions_move_the_record_limit_and_only_in_a_replay() {
+        use crate::tui::replay::{Replay, ReplayClock, Timeline};
+        use std::time::Instant;
+        let mut app = app_with_runs(1);
+        for a in [Action::PlayPause, Action::SeekEnd, Action::NextEvent] {
+            assert!(!app.update(a), "nothing to do outside a replay");
+        }
+        assert!(!app.playing());
+        assert_eq!(app.limit(0), None);
+        // Ten records a second apart (the store itself is empty: the limit
+        // is the clock's alone).
+        let times = (0..10).map(|i| Some(f64::from(i)));
+        let clock = ReplayClock::new(Timeline::from_times(times), 2.0);
+        app.replay = Some(Replay::new(clock, &[]));
+        app.runs.write().feeds[0].health.last_write = Some(SystemTime::UNIX_EPOCH);
+        assert_eq!(app.limit(0), Some(1));
+        assert!(app.update(Action::SeekEnd));
+        assert_eq!(app.limit(0), Some(10));
+        assert!(!app.update(Action::Seek(0.01)), "already at the end");
+        assert!(app.update(Action::SeekStart));
+        assert!(app.update(Action::PlayPause));
+        let t0 = Instant::now();
+        app.update(Action::ReplayTick(t0));
+        assert!(app.update(Action::ReplayTick(t0 + Duration::from_secs(2))));
+        assert_eq!(app.limit(0), Some(5), "2 s at ×2");
+        assert!(app.update(Action::Faster));
+        assert!(!app.update(Action::NextEvent), "no events");
+        assert!(
+            !app.update(Action::Tick(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(60)
+            )),
+            "the wall clock shows nothing in a replay"
         );
     }
 }

@@ -270,6 +270,32 @@ mod tests {
     }
 
     #[test]
+    fn the_loop_ticks_a_playing_replay_to_its_end() {
+        use replay::{Replay, ReplayClock, Timeline};
+        let (tx, rx) = mpsc::channel();
+        let mut app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            SystemTime::now(),
+        );
+        // Three records 50 ms apart: 0.1 s at ×1.
+        let times = (0..3).map(|i| Some(f64::from(i) * 0.05));
+        let mut clock = ReplayClock::new(Timeline::from_times(times), 1.0);
+        clock.set_playing(true);
+        app.replay = Some(Replay::new(clock, &[]));
+        let quit = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(600));
+            tx.send(key('q')).unwrap();
+        });
+        let mut terminal = Terminal::new(TestBackend::new(60, 20)).unwrap();
+        let app = run_loop(&mut terminal, app, &rx, &AtomicBool::new(false)).unwrap();
+        quit.join().unwrap();
+        let clock = &app.replay.as_ref().unwrap().clock;
+        assert!(clock.at_end() && !clock.playing(), "{clock:?}");
+        assert!(terminal.backend().to_string().contains("■"));
+    }
+
+    #[test]
     fn the_loop_ends_when_every_producer_is_gone() {
         let (tx, rx) = mpsc::channel::<Event>();
         drop(tx);
