@@ -1,6 +1,7 @@
 //! Dashboard render time: one frame of the four diagnostic panels (plus
 //! the runs list, the other-scalars panel and the status line) over runs
-//! of 1,000,000 records per metric, on a TestBackend.
+//! of 1,000,000 records per metric, on a TestBackend; and the same during
+//! a replay, clock at half the run.
 //!
 //! ```text
 //! cargo bench --bench render
@@ -17,6 +18,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use grokscope::run::record::{ScalarList, VectorList};
 use grokscope::run::LineRecord;
 use grokscope::source::{RunFeed, RunSource};
+use grokscope::tui::replay::{Replay, ReplayClock, Timeline};
 use grokscope::tui::{ui, Action, App, SharedRuns, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -79,6 +81,28 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Replay: the same run with the clock at half of it, events marked.
+    let mut replay = App::new(app.runs.clone(), Theme::default_theme(), SystemTime::now());
+    {
+        let runs = replay.runs.read();
+        let store = &runs.feeds[0].store;
+        let timeline = Timeline::from_times((0..store.records()).map(|r| store.record_time(r)));
+        let mut clock = ReplayClock::new(timeline, 100.0);
+        clock.seek_fraction(0.5);
+        let r = Replay::new(clock, runs.events(0));
+        drop(runs);
+        replay.replay = Some(r);
+    }
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    group.bench_function("replay 100x30 at 50%, 4 panels x 1M points", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| {
+                    black_box(ui::render(f, &replay));
+                })
+                .unwrap();
+        })
+    });
     app.update(Action::NextXMode); // log step
     app.update(Action::SmoothMore);
     app.update(Action::Zoom(0.01));

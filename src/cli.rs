@@ -45,16 +45,20 @@ pub enum Command {
         #[arg(long, value_name = "MS")]
         poll: Option<u64>,
     },
-    /// Replay a logged run in the dashboard.
+    /// Replay a logged run in the dashboard, by its recorded wall time.
     Replay {
-        /// A run folder or .jsonl file.
+        /// A run folder, a .jsonl file or TensorBoard event files.
         run: PathBuf,
-        /// Playback speed.
-        #[arg(long)]
+        /// Playback speed, 0.25 to 1000 (default: the slowest from 1× that
+        /// plays the run within a minute); `[` and `]` change it.
+        #[arg(long, value_name = "X", value_parser = crate::tui::replay::parse_speed)]
         speed: Option<f64>,
-        /// Start at this step.
-        #[arg(long)]
+        /// Start at the first record at or after this step.
+        #[arg(long, value_name = "STEP", allow_negative_numbers = true)]
         from: Option<i64>,
+        /// Colour theme (dark, light, high-contrast, okabe-ito, or your own).
+        #[arg(long)]
+        theme: Option<String>,
     },
     /// Print what a run holds: records, segments, malformed lines, metrics.
     Summary {
@@ -80,9 +84,6 @@ pub enum Command {
     },
 }
 
-/// Exit code of a subcommand that a later version delivers.
-pub const EXIT_NOT_AVAILABLE: u8 = 2;
-
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -105,7 +106,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::tui::run_watch(&crate::tui::WatchOptions { path, theme, poll })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { .. } => not_available("replay"),
+        Command::Replay {
+            run,
+            speed,
+            from,
+            theme,
+        } => {
+            crate::tui::run_replay(&crate::tui::replay::ReplayOptions {
+                run,
+                speed,
+                from,
+                theme,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Export {
             run,
             csv,
@@ -142,11 +156,6 @@ fn demo() -> anyhow::Result<ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn not_available(name: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("grokscope {name}: not available yet in this version");
-    Ok(ExitCode::from(EXIT_NOT_AVAILABLE))
 }
 
 fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {

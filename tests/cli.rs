@@ -1,5 +1,5 @@
 //! The real binary on fixture logs: `summary` in both forms, bad inputs,
-//! and the subcommands a later version delivers.
+//! and `replay`'s refusals (before it touches the terminal).
 
 use std::path::PathBuf;
 
@@ -205,6 +205,60 @@ fn the_python_example_in_format_md_writes_a_readable_run() {
     assert_eq!(s["run"], "my-run");
     assert_eq!(s["records"], 1000);
     assert_eq!(s["malformed"]["count"], 0);
+}
+
+/// `replay` checks its run and options before the terminal changes mode:
+/// each problem is one clear line on stderr and a non-zero exit.
+#[test]
+fn replay_refuses_what_it_cannot_play_with_a_clear_message() {
+    let refuse = |args: &[&str], path: &std::path::Path, says: &str| {
+        let out = grokscope()
+            .arg("replay")
+            .arg(path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} {}", path.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("\x1b["),
+            "no escape codes"
+        );
+        out.status.code()
+    };
+    let missing = fixture("no-such-run");
+    assert_eq!(
+        refuse(&[], &missing, "no-such-run: No such file"),
+        Some(1),
+        "a missing run is an error"
+    );
+    refuse(&[], &fixture("empty.jsonl"), "nothing to replay");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{oops\n[1, 2]\n").unwrap();
+    refuse(
+        &[],
+        &bad,
+        "no records: 2 malformed line(s), the first at line 1",
+    );
+    refuse(&[], &fixture("several"), "replay takes one run; found 3");
+    let run = fixture("steps_backwards.jsonl");
+    refuse(
+        &["--from", "31"],
+        &run,
+        "--from 31 is past the end of the run: its steps go from 0 to 30",
+    );
+    // Clap rejects a speed out of range as a usage error (status 2).
+    for speed in ["0.1", "5000", "fast"] {
+        assert_eq!(
+            refuse(&["--speed", speed], &run, "--speed"),
+            Some(2),
+            "{speed}"
+        );
+    }
+    refuse(&["--speed", "5000"], &run, "0.25 to 1000");
+    refuse(&["--theme", "no-such-theme"], &run, "unknown theme");
 }
 
 fn which_python() -> Result<&'static str, ()> {

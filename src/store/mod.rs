@@ -574,6 +574,11 @@ impl<'a> VectorView<'a> {
         self.run.steps[self.v.records[i] as usize]
     }
 
+    /// Number of vectors within the run's first `records` records: O(log n).
+    pub fn visible_len(&self, records: usize) -> usize {
+        self.v.records.partition_point(|&r| (r as usize) < records)
+    }
+
     /// Values of vector `i`.
     pub fn get(&self, i: usize) -> &'a [f64] {
         let start = self.v.starts[i];
@@ -623,6 +628,8 @@ mod tests {
         assert_eq!((e.min, e.max), (1.0, 4.0));
         assert!(e.non_finite.nan());
         assert_eq!(s.vector("s/h").unwrap().get(0), &[1.0, 2.0, 3.0]);
+        assert_eq!(s.vector("s/h").unwrap().visible_len(4), 0);
+        assert_eq!(s.vector("s/h").unwrap().visible_len(5), 1);
         assert_eq!(s.notes().collect::<Vec<_>>(), vec![(4, "hi")]);
         assert_eq!(s.metric_names().collect::<Vec<_>>(), vec!["a/x", "a/y"]);
     }

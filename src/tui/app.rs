@@ -1,15 +1,18 @@
 //! The dashboard's state and the only place it changes: [`App::update`].
 
 use std::collections::BTreeSet;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use super::filter::MetricFilter;
+use super::live::RunSet;
 use super::live::SharedRuns;
 use super::panels::PanelId;
 use super::plot::{RecordLimit, XMode, XView};
+use super::replay::Replay;
 use super::run_state::{format_age, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
+use crate::analysis::Event;
 
 /// Everything the user can ask for, and the events of the outside world.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +77,26 @@ pub enum Action {
     Tick(SystemTime),
     /// The terminal changed size.
     Resize,
+    /// Replay: play or pause (at the end: play again from the start).
+    PlayPause,
+    /// Replay: the next speed up.
+    Faster,
+    /// Replay: the next speed down.
+    Slower,
+    /// Replay: move by this fraction of the run (negative: back).
+    Seek(f64),
+    /// Replay: move to this fraction of the run (a click on the scrubber).
+    SeekTo(f64),
+    /// Replay: to the first record.
+    SeekStart,
+    /// Replay: to the last record.
+    SeekEnd,
+    /// Replay: to the next event.
+    NextEvent,
+    /// Replay: to the previous event.
+    PrevEvent,
+    /// Replay: real time passed while playing.
+    ReplayTick(Instant),
 }
 
 /// All UI state; rendering reads it and nothing else.
@@ -117,6 +140,8 @@ pub struct App {
     pub now: SystemTime,
     /// The user asked to leave.
     pub quit: bool,
+    /// Replaying a finished run (run 0) instead of watching.
+    pub replay: Option<Replay>,
 }
 
 impl App {
@@ -144,6 +169,7 @@ impl App {
             layer: 0,
             now,
             quit: false,
+            replay: None,
         }
     }
 
@@ -274,8 +300,50 @@ impl App {
                 return self.clock_text() != before;
             }
             Action::Resize => {}
+            Action::PlayPause
+            | Action::Faster
+            | Action::Slower
+            | Action::Seek(_)
+            | Action::SeekTo(_)
+            | Action::SeekStart
+            | Action::SeekEnd
+            | Action::NextEvent
+            | Action::PrevEvent
+            | Action::ReplayTick(_) => return self.update_replay(action),
         }
         true
+    }
+
+    /// The replay actions; nothing happens when not replaying.
+    fn update_replay(&mut self, action: Action) -> bool {
+        let Some(r) = &mut self.replay else {
+            return false;
+        };
+        let before = r.clock.records();
+        match action {
+            Action::PlayPause => r.toggle(),
+            Action::Faster => r.clock.faster(),
+            Action::Slower => r.clock.slower(),
+            Action::Seek(by) => r.clock.seek_by(by),
+            Action::SeekTo(f) => r.clock.seek_fraction(f),
+            Action::SeekStart => r.clock.home(),
+            Action::SeekEnd => r.clock.end(),
+            Action::NextEvent => return r.clock.next_mark(&r.marks),
+            Action::PrevEvent => return r.clock.prev_mark(&r.marks),
+            Action::ReplayTick(now) => return r.tick(now),
+            _ => {}
+        }
+        // Play state and speed are on screen even when no record changed;
+        // a seek within one record's span changes nothing visible.
+        !matches!(
+            action,
+            Action::Seek(_) | Action::SeekTo(_) | Action::SeekStart | Action::SeekEnd
+        ) || r.clock.records() != before
+    }
+
+    /// Whether a replay is playing (the UI loop then ticks it).
+    pub fn playing(&self) -> bool {
+        self.replay.as_ref().is_some_and(|r| r.clock.playing())
     }
 
     /// Runs on show: the overlay selection, else the highlighted run.
@@ -296,11 +364,36 @@ impl App {
         }
     }
 
-    /// Records of run `i` on show (`None`: all of them).
+    /// Records of run `i` on show (`None`: all of them): those up to the
+    /// replay position, or those that had arrived when the display was
+    /// paused.
     pub fn limit(&self, run: usize) -> RecordLimit {
+        if let Some(r) = &self.replay {
+            return Some(if run == 0 { r.clock.records() } else { 0 });
+        }
         self.paused
             .as_ref()
             .map(|p| p.get(run).copied().unwrap_or(0))
+    }
+
+    /// The events of run `run` that lie within the records on show.
+    pub fn events_shown<'a>(&self, runs: &'a RunSet, run: usize) -> Vec<&'a Event> {
+        let limit = self.limit(run).unwrap_or(usize::MAX);
+        runs.events(run)
+            .iter()
+            .filter(|e| e.record < limit)
+            .collect()
+    }
+
+    /// The step of the newest record of run `run` on show.
+    pub fn step_shown(&self, feed: &crate::source::RunFeed, run: usize) -> Option<i64> {
+        match self.limit(run) {
+            None => feed.store.last_step(),
+            Some(n) => n
+                .min(feed.store.records())
+                .checked_sub(1)
+                .map(|r| feed.store.record_step(r)),
+        }
     }
 
     /// Whether a metric passes the filter.
@@ -311,6 +404,10 @@ impl App {
     /// Everything on screen that depends on the clock: a tick redraws only
     /// when this changes.
     pub fn clock_text(&self) -> String {
+        if self.replay.is_some() {
+            // A replay shows no ages and no live/stale states.
+            return String::new();
+        }
         let runs = self.runs.read();
         let mut out = String::new();
         for (i, f) in runs.feeds.iter().enumerate() {
@@ -442,6 +539,42 @@ mod tests {
         assert_eq!(
             RunState::of(&app.runs.read().feeds[0], app.now),
             RunState::Stale
+        );
+    }
+
+    #[test]
+    fn replay_actions_move_the_record_limit_and_only_in_a_replay() {
+        use crate::tui::replay::{Replay, ReplayClock, Timeline};
+        use std::time::Instant;
+        let mut app = app_with_runs(1);
+        for a in [Action::PlayPause, Action::SeekEnd, Action::NextEvent] {
+            assert!(!app.update(a), "nothing to do outside a replay");
+        }
+        assert!(!app.playing());
+        assert_eq!(app.limit(0), None);
+        // Ten records a second apart (the store itself is empty: the limit
+        // is the clock's alone).
+        let times = (0..10).map(|i| Some(f64::from(i)));
+        let clock = ReplayClock::new(Timeline::from_times(times), 2.0);
+        app.replay = Some(Replay::new(clock, &[]));
+        app.runs.write().feeds[0].health.last_write = Some(SystemTime::UNIX_EPOCH);
+        assert_eq!(app.limit(0), Some(1));
+        assert!(app.update(Action::SeekEnd));
+        assert_eq!(app.limit(0), Some(10));
+        assert!(!app.update(Action::Seek(0.01)), "already at the end");
+        assert!(app.update(Action::SeekStart));
+        assert!(app.update(Action::PlayPause));
+        let t0 = Instant::now();
+        app.update(Action::ReplayTick(t0));
+        assert!(app.update(Action::ReplayTick(t0 + Duration::from_secs(2))));
+        assert_eq!(app.limit(0), Some(5), "2 s at ×2");
+        assert!(app.update(Action::Faster));
+        assert!(!app.update(Action::NextEvent), "no events");
+        assert!(
+            !app.update(Action::Tick(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(60)
+            )),
+            "the wall clock shows nothing in a replay"
         );
     }
 }

@@ -43,6 +43,37 @@ pub const KEYS: &[(&str, &str)] = &[
     ("click", "select a panel or a run"),
 ];
 
+/// Replay's own keys, listed first in its help overlay.
+pub const REPLAY_KEYS: &[(&str, &str)] = &[
+    (
+        "space  p",
+        "play / pause (at the end: play again from the start)",
+    ),
+    ("[  ]", "slower / faster: 0.25× to 1000×"),
+    ("←→", "seek back / on by 1% of the run"),
+    ("PgUp PgDn", "seek back / on by 10%"),
+    ("Home End", "to the start / the end"),
+    ("n  N", "next / previous event (◇ ◆ ◈ on the scrubber)"),
+];
+
+/// The keys the help overlay lists: in replay, its own keys first and the
+/// dashboard's without the ones replay takes over (space, p, ←→).
+pub fn keys(replay: bool) -> Vec<(&'static str, &'static str)> {
+    if !replay {
+        return KEYS.to_vec();
+    }
+    let mut out = REPLAY_KEYS.to_vec();
+    for &(k, what) in KEYS {
+        match k {
+            "space" | "p" => {}
+            "←→  h l" => out.push(("h l", "pan the x axis")),
+            "click" => out.push(("click", "select a panel or a run; the scrubber: seek")),
+            _ => out.push((k, what)),
+        }
+    }
+    out
+}
+
 /// Where things are on screen, as the last frame drew them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hits {
@@ -51,6 +82,8 @@ pub struct Hits {
     /// Inner area of the runs list (two rows per run), and the run number
     /// of its first row.
     pub runs: Option<(Rect, usize)>,
+    /// The replay scrubber's track (a click there seeks).
+    pub scrubber: Option<Rect>,
 }
 
 /// The action for a terminal event, if any.
@@ -83,6 +116,25 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
             KeyCode::Char('q') => Action::Quit,
             _ => Action::ToggleHelp,
         });
+    }
+    if app.replay.is_some() {
+        let replay = match key.code {
+            KeyCode::Char(' ') | KeyCode::Char('p') => Some(Action::PlayPause),
+            KeyCode::Char('[') => Some(Action::Slower),
+            KeyCode::Char(']') => Some(Action::Faster),
+            KeyCode::Left => Some(Action::Seek(-0.01)),
+            KeyCode::Right => Some(Action::Seek(0.01)),
+            KeyCode::PageUp => Some(Action::Seek(-0.1)),
+            KeyCode::PageDown => Some(Action::Seek(0.1)),
+            KeyCode::Home => Some(Action::SeekStart),
+            KeyCode::End => Some(Action::SeekEnd),
+            KeyCode::Char('n') => Some(Action::NextEvent),
+            KeyCode::Char('N') => Some(Action::PrevEvent),
+            _ => None,
+        };
+        if replay.is_some() {
+            return replay;
+        }
     }
     Some(match key.code {
         KeyCode::Char('q') => Action::Quit,
@@ -122,6 +174,10 @@ pub fn mouse_action(m: &MouseEvent, hits: &Hits) -> Option<Action> {
         MouseEventKind::ScrollUp => Some(Action::Zoom(0.8)),
         MouseEventKind::ScrollDown => Some(Action::Zoom(1.25)),
         MouseEventKind::Down(MouseButton::Left) => {
+            if let Some(track) = hits.scrubber.filter(|t| t.contains(at)) {
+                let span = f64::from(track.width.saturating_sub(1).max(1));
+                return Some(Action::SeekTo(f64::from(m.column - track.x) / span));
+            }
             if let Some((area, first)) = hits.runs {
                 if area.contains(at) {
                     return Some(Action::HighlightRun(
@@ -190,6 +246,7 @@ mod tests {
         let hits = Hits {
             panels: vec![(PanelId::Loss, Rect::new(30, 0, 30, 10))],
             runs: Some((Rect::new(1, 1, 20, 5), 2)),
+            scrubber: Some(Rect::new(10, 20, 41, 1)),
         };
         let click = |x, y| MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -206,5 +263,69 @@ mod tests {
             Some(Action::Focus(PanelId::Loss))
         );
         assert_eq!(mouse_action(&click(90, 5), &hits), None);
+        assert_eq!(
+            mouse_action(&click(10, 20), &hits),
+            Some(Action::SeekTo(0.0))
+        );
+        assert_eq!(
+            mouse_action(&click(30, 20), &hits),
+            Some(Action::SeekTo(0.5))
+        );
+        assert_eq!(
+            mouse_action(&click(50, 20), &hits),
+            Some(Action::SeekTo(1.0))
+        );
+    }
+
+    #[test]
+    fn replay_takes_over_space_p_and_the_arrows_and_keeps_the_rest() {
+        use crate::tui::replay::{Replay, ReplayClock, Timeline};
+        let mut app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        let watch: Vec<_> = [' ', 'p', 'n']
+            .into_iter()
+            .map(|c| key_action(&press(KeyCode::Char(c)), &app))
+            .collect();
+        assert_eq!(
+            watch,
+            vec![Some(Action::ToggleOverlay), Some(Action::TogglePause), None]
+        );
+        assert_eq!(
+            key_action(&press(KeyCode::Left), &app),
+            Some(Action::Pan(-0.25))
+        );
+        let clock = ReplayClock::new(Timeline::from_times(std::iter::empty()), 1.0);
+        app.replay = Some(Replay::new(clock, &[]));
+        let expect = [
+            (KeyCode::Char(' '), Action::PlayPause),
+            (KeyCode::Char('p'), Action::PlayPause),
+            (KeyCode::Char('['), Action::Slower),
+            (KeyCode::Char(']'), Action::Faster),
+            (KeyCode::Left, Action::Seek(-0.01)),
+            (KeyCode::Right, Action::Seek(0.01)),
+            (KeyCode::PageUp, Action::Seek(-0.1)),
+            (KeyCode::PageDown, Action::Seek(0.1)),
+            (KeyCode::Home, Action::SeekStart),
+            (KeyCode::End, Action::SeekEnd),
+            (KeyCode::Char('n'), Action::NextEvent),
+            (KeyCode::Char('N'), Action::PrevEvent),
+            (KeyCode::Char('h'), Action::Pan(-0.25)),
+            (KeyCode::Char('4'), Action::Focus(PanelId::Regions)),
+            (KeyCode::Char('q'), Action::Quit),
+        ];
+        for (code, action) in expect {
+            assert_eq!(key_action(&press(code), &app), Some(action), "{code:?}");
+        }
+        // The help lists every replay key and no key twice.
+        let listed = keys(true);
+        assert!(listed.starts_with(REPLAY_KEYS));
+        let mut names: Vec<_> = listed.iter().map(|(k, _)| *k).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), listed.len());
+        assert!(!listed.iter().any(|(k, _)| *k == "space" || *k == "p"));
     }
 }

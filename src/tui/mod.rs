@@ -1,4 +1,5 @@
-//! The live dashboard, `grokscope watch`.
+//! The dashboard: `grokscope watch` (live) and `grokscope replay` (a
+//! logged run under a virtual clock, [`replay`]).
 //!
 //! Threads: the watcher (file events), the ingest thread ([`live`]: reads
 //! new bytes into the stores), the input thread (terminal events), and the
@@ -13,6 +14,7 @@ pub mod keymap;
 pub mod live;
 pub mod panels;
 pub mod plot;
+pub mod replay;
 pub mod run_state;
 pub mod smooth;
 pub mod theme;
@@ -110,6 +112,9 @@ where
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut next_tick = Instant::now() + TICK;
+    // While a replay plays, its clock is ticked once per frame; paused,
+    // nothing wakes the loop but input and the clock tick.
+    let mut next_play: Option<Instant> = None;
     loop {
         let now = Instant::now();
         if dirty && last_draw.is_none_or(|t| now >= t + frame) {
@@ -117,10 +122,18 @@ where
             last_draw = Some(now);
             dirty = false;
         }
-        let deadline = match (dirty, last_draw) {
+        next_play = if app.playing() {
+            Some(next_play.unwrap_or(now))
+        } else {
+            None
+        };
+        let mut deadline = match (dirty, last_draw) {
             (true, Some(t)) => (t + frame).min(next_tick),
             _ => next_tick,
         };
+        if let Some(t) = next_play {
+            deadline = deadline.min(t);
+        }
         let handle = |event: Event, app: &mut App| -> bool {
             let action = match event {
                 Event::Data => {
@@ -151,7 +164,24 @@ where
             next_tick = Instant::now() + TICK;
             dirty |= app.update(Action::Tick(SystemTime::now()));
         }
+        if next_play.is_some_and(|t| Instant::now() >= t) {
+            let now = Instant::now();
+            next_play = Some(now + frame);
+            dirty |= app.update(Action::ReplayTick(now));
+        }
     }
+}
+
+/// Replays a logged run until the user quits. The run is read and
+/// analysed, and the options checked, before the terminal changes mode.
+pub fn run_replay(opts: &replay::ReplayOptions) -> anyhow::Result<()> {
+    let theme = Theme::load(opts.theme.as_deref())?;
+    let app = replay::prepare(opts, theme, SystemTime::now())?;
+    let (tx, rx) = mpsc::channel();
+    let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
+    spawn_input(tx);
+    run_loop(&mut guard.terminal, app, &rx, &AtomicBool::new(false))?;
+    Ok(())
 }
 
 fn spawn_input(tx: Sender<Event>) {
@@ -237,6 +267,32 @@ mod tests {
         assert!(app.log_y[panels::PanelId::Regions.index()]);
         assert!(!pending.load(Ordering::Acquire), "the data flag is cleared");
         assert!(terminal.backend().to_string().contains("no runs yet"));
+    }
+
+    #[test]
+    fn the_loop_ticks_a_playing_replay_to_its_end() {
+        use replay::{Replay, ReplayClock, Timeline};
+        let (tx, rx) = mpsc::channel();
+        let mut app = App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            SystemTime::now(),
+        );
+        // Three records 50 ms apart: 0.1 s at ×1.
+        let times = (0..3).map(|i| Some(f64::from(i) * 0.05));
+        let mut clock = ReplayClock::new(Timeline::from_times(times), 1.0);
+        clock.set_playing(true);
+        app.replay = Some(Replay::new(clock, &[]));
+        let quit = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(600));
+            tx.send(key('q')).unwrap();
+        });
+        let mut terminal = Terminal::new(TestBackend::new(60, 20)).unwrap();
+        let app = run_loop(&mut terminal, app, &rx, &AtomicBool::new(false)).unwrap();
+        quit.join().unwrap();
+        let clock = &app.replay.as_ref().unwrap().clock;
+        assert!(clock.at_end() && !clock.playing(), "{clock:?}");
+        assert!(terminal.backend().to_string().contains("■"));
     }
 
     #[test]

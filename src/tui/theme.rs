@@ -195,6 +195,17 @@ impl Theme {
         }
     }
 
+    /// The style of an analysis event of this severity: alerts in the
+    /// error colour, warnings in the warning colour, the rest in accent.
+    pub fn severity(&self, severity: crate::analysis::Severity) -> Style {
+        use crate::analysis::Severity;
+        match severity {
+            Severity::Alert => self.error,
+            Severity::Warning => self.warning,
+            Severity::Info => self.accent,
+        }
+    }
+
     /// Colour of series number `i`.
     pub fn series_color(&self, i: usize) -> Color {
         self.series[i % self.series.len()]

@@ -190,6 +190,7 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
             log_y: log,
             x_mode: ctx.app.x_mode,
             cursor: ctx.app.cursor.map(|c| window.0 + c * (window.1 - window.0)),
+            events: &ctx.marks,
             theme,
         },
         plot,

@@ -6,12 +6,13 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::tui::app::App;
-use crate::tui::keymap::KEYS;
+use crate::tui::keymap::keys;
 
 /// Draws the overlay centred in `area`.
 pub fn render(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let theme = &app.theme;
-    let h = (KEYS.len() as u16 + 4).min(area.height);
+    let keys = keys(app.replay.is_some());
+    let h = (keys.len() as u16 + 4).min(area.height);
     let w = 84.min(area.width);
     let [row] = Layout::vertical([Constraint::Length(h)])
         .flex(Flex::Center)
@@ -19,7 +20,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let [popup] = Layout::horizontal([Constraint::Length(w)])
         .flex(Flex::Center)
         .areas(row);
-    let mut lines: Vec<Line> = KEYS
+    let mut lines: Vec<Line> = keys
         .iter()
         .map(|(k, what)| {
             Line::from(vec![

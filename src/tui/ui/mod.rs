@@ -4,6 +4,7 @@
 mod chart;
 mod help;
 mod runs;
+mod scrubber;
 mod sens;
 mod status;
 
@@ -18,13 +19,16 @@ use super::app::App;
 use super::keymap::Hits;
 use super::live::RunSet;
 use super::panels::{charts, PanelId};
-use super::plot::{run_domain, union_domain};
+use super::plot::{run_domain, time_offset, union_domain};
+use super::widgets::EventMark;
 use crate::source::RunFeed;
 
 /// Below this size only a "terminal too small" message is drawn.
 pub const MIN_SIZE: (u16, u16) = (30, 8);
 /// Below this size the focused panel alone is drawn.
 pub const FULL_LAYOUT: (u16, u16) = (70, 20);
+/// From this height the replay scrubber takes two rows (else one).
+pub const SCRUBBER_TWO_ROWS: u16 = 16;
 
 /// What every region of one frame needs, computed once per frame.
 pub struct Ctx<'a> {
@@ -40,6 +44,9 @@ pub struct Ctx<'a> {
     pub window: Option<(f64, f64)>,
     /// Scalar names of the shown runs that pass the filter.
     pub names: BTreeSet<String>,
+    /// What analysis found in the shown runs, up to the records on show,
+    /// as chart markers in the current x mode.
+    pub marks: Vec<EventMark>,
 }
 
 /// Draws the whole dashboard.
@@ -72,6 +79,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         .filter(|n| app.passes(n))
         .map(str::to_string)
         .collect();
+    let marks = event_marks(app, &runs, &shown);
     let ctx = Ctx {
         app,
         runs: &runs,
@@ -79,10 +87,24 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         shown,
         window,
         names,
+        marks,
     };
-    let [body, status_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    // Replay: the scrubber goes between the panels and the status line.
+    let scrub_rows = match app.replay {
+        Some(_) if area.height >= SCRUBBER_TWO_ROWS => 2,
+        Some(_) => 1,
+        None => 0,
+    };
+    let [body, scrub_area, status_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(scrub_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     let mut hits = Hits::default();
+    if let Some(r) = &app.replay {
+        hits.scrubber = Some(scrubber::render(frame, &ctx, r, scrub_area));
+    }
     if app.fullscreen || area.width < FULL_LAYOUT.0 || area.height < FULL_LAYOUT.1 {
         render_panel(frame, &ctx, app.focus, body, &mut hits);
     } else {
@@ -110,6 +132,31 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         help::render(frame, app, body);
     }
     hits
+}
+
+/// The events of the shown runs within the records on show, at their x in
+/// the current mode (records without a wall time have none in a time mode).
+fn event_marks(app: &App, runs: &RunSet, shown: &[usize]) -> Vec<EventMark> {
+    let mut out = Vec::new();
+    for &run in shown {
+        let store = &runs.feeds[run].store;
+        let off = time_offset(store, app.x_mode);
+        for e in app.events_shown(runs, run) {
+            let x = if app.x_mode.is_time() {
+                match store.record_time(e.record) {
+                    Some(t) => t - off,
+                    None => continue,
+                }
+            } else {
+                app.x_mode.of_step(e.step)
+            };
+            out.push(EventMark {
+                x,
+                severity: e.severity,
+            });
+        }
+    }
+    out
 }
 
 fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect, hits: &mut Hits) {

@@ -61,11 +61,20 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
     hits.runs = Some((area, first));
     let mut lines = Vec::new();
     for (i, feed) in ctx.feeds.iter().enumerate().skip(first).take(per_page) {
-        let state = RunState::of(feed, app.now);
-        let state_style = match state {
-            RunState::Live => theme.accent,
-            RunState::Finished => theme.base,
-            RunState::Stale => theme.warning,
+        let (label, state_style) = match &app.replay {
+            // A replayed run is neither live nor stale: show the clock.
+            Some(r) if r.clock.playing() => ("play", theme.accent),
+            Some(r) if r.clock.at_end() => ("end", theme.base),
+            Some(_) => ("pause", theme.base),
+            None => {
+                let state = RunState::of(feed, app.now);
+                let style = match state {
+                    RunState::Live => theme.accent,
+                    RunState::Finished => theme.base,
+                    RunState::Stale => theme.warning,
+                };
+                (state.label(), style)
+            }
         };
         let row_style = if i == app.highlighted {
             theme.selection
@@ -80,11 +89,11 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
             Line::from(vec![
                 Span::styled(format!("{pointer}{mark}"), theme.accent),
                 Span::styled(format!("{name:<name_w$} "), theme.base),
-                Span::styled(format!("{:>5}", state.label()), state_style),
+                Span::styled(format!("{label:>5}"), state_style),
             ])
             .style(row_style),
         );
-        let step = match feed.store.last_step() {
+        let step = match app.step_shown(feed, i) {
             Some(s) => s.to_string(),
             None => "–".into(),
         };

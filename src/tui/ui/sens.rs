@@ -142,14 +142,12 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
     }
     let name = layers[app.layer % layers.len()];
     let v = store.vector(name).expect("listed vector");
-    // While paused, leave out checkpoints newer than the frozen records.
-    let mut n = v.len();
-    if let Some(limit) = app.limit(run) {
-        let last = limit.checked_sub(1).map(|r| store.record_step(r));
-        while n > 0 && last.is_none_or(|s| v.step(n - 1) > s) {
-            n -= 1;
-        }
-    }
+    // Paused or replaying: leave out checkpoints past the records on show
+    // (a binary search, so a replay near the start costs no more).
+    let n = match app.limit(run) {
+        Some(limit) => v.visible_len(limit),
+        None => v.len(),
+    };
     let side_w = if heat_area.width >= 40 { 14 } else { 0 };
     let [map_col, side] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(heat_area);

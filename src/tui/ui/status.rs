@@ -1,5 +1,5 @@
-//! The status line: run, last step and its age, ingest warnings, alerts,
-//! pause and filter state.
+//! The status line: run, last step (in a replay: the step on show) and its
+//! age, ingest warnings, alerts, pause and filter state.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,7 +7,6 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Ctx;
-use crate::analysis::Severity;
 
 /// Longest alert message shown before it is cut with "…".
 const ALERT_CHARS: usize = 72;
@@ -30,11 +29,12 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
     let mut spans = Vec::new();
     if let Some(feed) = ctx.feeds.get(app.highlighted) {
         spans.push(Span::styled(feed.source.name.clone(), theme.title));
-        if let Some(step) = feed.store.last_step() {
+        if let Some(step) = app.step_shown(feed, app.highlighted) {
             spans.push(sep());
             spans.push(Span::styled(format!("step {step}"), theme.base));
         }
-        if let Some(t) = feed.health.last_write {
+        // How long ago the log was written says nothing about a replay.
+        if let Some(t) = feed.health.last_write.filter(|_| app.replay.is_none()) {
             spans.push(sep());
             let age = app.now.duration_since(t).unwrap_or_default();
             spans.push(Span::styled(format_age(age), theme.dim));
@@ -107,13 +107,10 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
     // What analysis found, last so it takes the width that is left: the
     // most severe, latest event of the run, then how many more there are
     // (`grokscope summary` lists them all).
-    let events = ctx.runs.events(app.highlighted);
+    // In a replay, only what the run had shown by the position.
+    let events = app.events_shown(ctx.runs, app.highlighted);
     if let Some(top) = events.iter().max_by_key(|e| (e.severity, e.step)) {
-        let style = match top.severity {
-            Severity::Alert => theme.error,
-            Severity::Warning => theme.warning,
-            Severity::Info => theme.accent,
-        };
+        let style = theme.severity(top.severity);
         let mut message = top.message.clone();
         if message.chars().count() > ALERT_CHARS {
             message = message.chars().take(ALERT_CHARS - 1).collect::<String>() + "…";

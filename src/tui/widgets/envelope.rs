@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::widgets::Widget;
 
+use crate::analysis::Severity;
 use crate::tui::plot::{EnvPoint, XMode};
 use crate::tui::theme::Theme;
 
@@ -22,6 +23,29 @@ pub struct Trace {
     pub faint: bool,
     /// Envelope columns in x order (per segment).
     pub points: Vec<EnvPoint>,
+}
+
+/// An analysis event on a chart: a dotted vertical line at its x, in the
+/// colour of its severity, drawn only in cells the data leaves empty.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventMark {
+    /// Where, in the chart's x units.
+    pub x: f64,
+    /// How much it calls for attention (the colour).
+    pub severity: Severity,
+}
+
+/// The glyph of an event line.
+pub const EVENT_LINE: char = '┊';
+
+/// The glyph of an event on the x-axis row and the replay scrubber, by
+/// severity (the shape tells them apart without colour).
+pub fn event_glyph(severity: Severity) -> char {
+    match severity {
+        Severity::Info => '◇',
+        Severity::Warning => '◆',
+        Severity::Alert => '◈',
+    }
 }
 
 /// The chart widget.
@@ -39,6 +63,8 @@ pub struct EnvelopeChart<'a> {
     pub x_mode: XMode,
     /// x of the value cursor.
     pub cursor: Option<f64>,
+    /// Events to mark (those outside the x window are left out).
+    pub events: &'a [EventMark],
     /// Colours.
     pub theme: &'a Theme,
 }
@@ -272,18 +298,43 @@ impl Widget for EnvelopeChart<'_> {
             }
         }
         let cursor_cell = self.cursor.and_then(col).map(|c| c / 2);
+        // The most severe event of each cell column: O(events + width).
+        let mut event_cells: Vec<Option<Severity>> = vec![None; w];
+        for e in self.events {
+            if let Some(c) = col(e.x) {
+                let cell = &mut event_cells[c / 2];
+                *cell = (*cell).max(Some(e.severity));
+            }
+        }
         for cy in 0..h {
-            for cx in 0..w {
+            for (cx, event) in event_cells.iter().enumerate() {
                 let i = cy * w + cx;
                 let pos = (plot.x + cx as u16, plot.y + cy as u16);
-                if grid.bits[i] != 0 {
+                let (ch, style) = if grid.bits[i] != 0 {
                     let ch = char::from_u32(0x2800 + u32::from(grid.bits[i])).unwrap_or('⣿');
-                    if let Some(cell) = buf.cell_mut(pos) {
-                        cell.set_char(ch).set_style(grid.color[i]);
-                    }
+                    (ch, grid.color[i])
                 } else if cursor_cell == Some(cx) {
-                    if let Some(cell) = buf.cell_mut(pos) {
-                        cell.set_char('│').set_style(self.theme.cursor);
+                    ('│', self.theme.cursor)
+                } else if let Some(sev) = *event {
+                    (EVENT_LINE, self.theme.severity(sev))
+                } else {
+                    continue;
+                };
+                if let Some(cell) = buf.cell_mut(pos) {
+                    cell.set_char(ch).set_style(style);
+                }
+            }
+        }
+        // Data may fill an event's column: a tick on the x-axis row, where
+        // the labels leave room, marks it in any case.
+        if labels {
+            let y = area.bottom() - 1;
+            for (cx, sev) in event_cells.iter().enumerate() {
+                let Some(sev) = sev else { continue };
+                if let Some(cell) = buf.cell_mut((plot.x + cx as u16, y)) {
+                    if cell.symbol() == " " {
+                        cell.set_char(event_glyph(*sev))
+                            .set_style(self.theme.severity(*sev));
                     }
                 }
             }
@@ -336,6 +387,7 @@ mod tests {
             log_y: false,
             x_mode: XMode::Step,
             cursor: None,
+            events: &[],
             theme: &theme,
         };
         let area = Rect::new(0, 0, 30, 8);
@@ -352,6 +404,97 @@ mod tests {
             let mut buf = Buffer::empty(area);
             EnvelopeChart { ..chart.clone() }.render(area, &mut buf);
         }
+    }
+
+    #[test]
+    fn events_are_dotted_lines_that_never_hide_data() {
+        let theme = Theme::default_theme();
+        let points: Vec<_> = (0..40).map(|i| point(i as f64, 1.0, 1.0)).collect();
+        let traces = [Trace {
+            label: "a".into(),
+            color: Color::Red,
+            faint: false,
+            points,
+        }];
+        let events = [
+            EventMark {
+                x: 10.0,
+                severity: Severity::Info,
+            },
+            EventMark {
+                x: 10.2,
+                severity: Severity::Alert,
+            },
+            EventMark {
+                x: 30.0,
+                severity: Severity::Warning,
+            },
+            EventMark {
+                x: 99.0, // outside the window
+                severity: Severity::Alert,
+            },
+        ];
+        let chart = EnvelopeChart {
+            traces: &traces,
+            x: (0.0, 39.0),
+            y: (0.0, 2.0),
+            log_y: false,
+            x_mode: XMode::Step,
+            cursor: None,
+            events: &events,
+            theme: &theme,
+        };
+        // No labels: the plot is the whole area, one cell per two steps;
+        // the flat line at 1.0 lies in the bottom row.
+        let area = Rect::new(0, 0, 20, 2);
+        let mut buf = Buffer::empty(area);
+        chart.clone().render(area, &mut buf);
+        let line = EVENT_LINE.to_string();
+        assert_eq!(buf[(5, 0)].symbol(), line);
+        assert_eq!(
+            buf[(5, 0)].fg,
+            theme.error.fg.unwrap(),
+            "the most severe wins"
+        );
+        assert_eq!(buf[(15, 0)].symbol(), line);
+        assert_eq!(buf[(15, 0)].fg, theme.warning.fg.unwrap());
+        let braille = |x: u16, y: u16| {
+            buf[(x, y)]
+                .symbol()
+                .chars()
+                .all(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+        };
+        assert!(braille(5, 1) && braille(15, 1), "the data is not hidden");
+        let marked = buf.content().iter().filter(|c| c.symbol() == line).count();
+        assert_eq!(marked, 2, "nothing for an event outside the window");
+
+        // With axis labels, a tick on the x-axis row marks each event even
+        // where the data fills the column; the labels stay.
+        let full = [Trace {
+            points: (0..40).map(|i| point(i as f64, 0.0, 2.0)).collect(),
+            ..traces[0].clone()
+        }];
+        let area = Rect::new(0, 0, 30, 4);
+        let mut buf = Buffer::empty(area);
+        EnvelopeChart {
+            traces: &full,
+            ..chart.clone()
+        }
+        .render(area, &mut buf);
+        let axis: String = (0..30).map(|x| buf[(x, 3)].symbol().to_string()).collect();
+        assert!(axis.contains('◈') && axis.contains('◆'), "{axis:?}");
+        assert!(
+            !axis.contains('◇'),
+            "the more severe event of a cell: {axis:?}"
+        );
+        assert!(
+            axis.contains("0 ") && axis.trim_end().ends_with("39"),
+            "{axis:?}"
+        );
+        assert!(
+            !buf.content().iter().any(|c| c.symbol() == line),
+            "data first"
+        );
     }
 
     #[test]
