@@ -488,4 +488,23 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn glyph_minibatch_runs_drop_too() {
+        let mut c = crate::train::Preset::Lc.config();
+        c.task = crate::train::Task::Glyphs {
+            train: 200,
+            test: 50,
+            noise: 0.15,
+        };
+        c.epochs = 4;
+        c.log_every = 1;
+        c.send_frac = 0.05;
+        c.send_every = Some(1);
+        let dropped: Vec<Option<f64>> = losses(&c).iter().map(|r| r.3).collect();
+        assert_eq!(
+            dropped,
+            vec![Some(0.0), Some(0.0), Some(10.0), Some(10.0), None]
+        );
+    }
 }
