@@ -205,6 +205,30 @@ fn cli_trains_and_rejects_bad_options_before_training() {
             "--batch-size",
         ),
         (&["--preset", "softmax", "--beta2", "1"], "--beta2"),
+        (
+            &["--preset", "demo", "--send-frac", "1"],
+            "--send-frac must be in [0, 1)",
+        ),
+        (
+            &["--preset", "demo", "--send-frac=-0.1"],
+            "--send-frac must be in [0, 1)",
+        ),
+        (
+            &["--preset", "demo", "--send-frac", "0.999"],
+            "would drop all 200 neurons",
+        ),
+        (&["--preset", "demo", "--send-every", "0"], "--send-every"),
+        (
+            &[
+                "--preset",
+                "demo",
+                "--send-frac",
+                "0.1",
+                "--send-every",
+                "12",
+            ],
+            "multiple of --log-every 5",
+        ),
     ];
     for (args, needle) in cases {
         let o = grokscope()
@@ -227,4 +251,52 @@ fn cli_trains_and_rejects_bad_options_before_training() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("already holds a run"));
+}
+
+#[test]
+fn cli_send_run_logs_its_selections_and_drops_the_logged_top_neurons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("send");
+    let o = grokscope()
+        .args(["train", "--preset", "demo", "--p", "23", "--epochs", "22"])
+        .args(["--log-every", "1", "--send-frac", "0.1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let feed = load(&out);
+    assert_eq!(feed.health.records, 23);
+    // meta.json holds the interval used: the sensitivity cadence, 10 records.
+    let meta = RunMeta::read(&out).unwrap();
+    let config: TrainConfig = serde_json::from_value(meta.config).unwrap();
+    assert_eq!((config.send_frac, config.send_every), (0.1, Some(10)));
+
+    let text = std::fs::read_to_string(out.join(METRICS_FILE)).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dropped: Vec<(u64, f64)> = records
+        .iter()
+        .filter_map(|r| Some((r["step"].as_u64()?, r["scalars"]["sens/dropped"].as_f64()?)))
+        .collect();
+    // Snapshots after epochs 0, 10, 20: the third one selects 10 % of 200.
+    assert_eq!(dropped, vec![(0, 0.0), (10, 0.0), (20, 20.0)]);
+    let at20 = &records[20];
+    assert!(records[..20]
+        .iter()
+        .all(|r| r["vectors"].get("sens/send_mask").is_none()));
+    let mask: Vec<f64> = serde_json::from_value(at20["vectors"]["sens/send_mask"].clone()).unwrap();
+    let sens: Vec<f64> = serde_json::from_value(at20["vectors"]["sens/h1"].clone()).unwrap();
+    assert_eq!((mask.len(), sens.len()), (200, 200));
+    // The dropped neurons are the 20 most sensitive ones of the logged
+    // `sens/h1` (same probe, same snapshots).
+    let mut order: Vec<usize> = (0..200).collect();
+    order.sort_by(|&a, &b| sens[b].total_cmp(&sens[a]).then(a.cmp(&b)));
+    let mut top: Vec<usize> = order[..20].to_vec();
+    top.sort_unstable();
+    let chosen: Vec<usize> = (0..200).filter(|&i| mask[i] == 1.0).collect();
+    assert_eq!(chosen, top);
+    assert!(top.iter().all(|&i| sens[i] > 0.0));
+    assert!(mask.iter().all(|&v| v == 0.0 || v == 1.0));
 }

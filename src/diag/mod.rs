@@ -32,4 +32,4 @@ pub use local_complexity::{
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
 pub use recorder::{Cadence, DiagData, Recorder, RecorderConfig};
-pub use sensitivity::{sensitivity, SensitivityStats, SensitivityWindow};
+pub use sensitivity::{sensitivity, top_count, SensitivityStats, SensitivityWindow};

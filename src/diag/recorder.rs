@@ -209,6 +209,13 @@ where
         &self.config
     }
 
+    /// The fixed probe batch of the sensitivity diagnostic (`sens_probe`
+    /// evenly strided training inputs), for callers that keep their own
+    /// [`SensitivityWindow`] on the same inputs (the trainer's SeND option).
+    pub fn sensitivity_probe(&self) -> &Matrix<E> {
+        &self.sens_probe
+    }
+
     /// The LC radius r in input units.
     pub fn radius(&self) -> f64 {
         self.radius

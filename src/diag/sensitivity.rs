@@ -26,9 +26,25 @@ pub struct SensitivityStats {
     pub top_ids: Vec<usize>,
 }
 
+/// Number of "top" neurons for a fraction of a layer of `width`:
+/// ceil(fraction · width), clamped to 1..=width. A product within rounding
+/// of an integer counts as that integer (0.07 · 200 is 14.000000000000002 in
+/// f64, and the top 7 % of 200 neurons are 14, not 15).
+pub fn top_count(fraction: f64, width: usize) -> usize {
+    let x = fraction * width as f64;
+    let nearest = x.round();
+    let k = if (x - nearest).abs() <= 1e-9 * nearest.max(1.0) {
+        nearest
+    } else {
+        x.ceil()
+    };
+    (k as usize).clamp(1, width.max(1))
+}
+
 /// Sensitivity from K activation snapshots, each row-major `[M, W]`
-/// (M probe inputs, W neurons), oldest first. The top `ceil(top_fraction·W)`
-/// neurons (at least one) make up `top_ids` and `top_share`.
+/// (M probe inputs, W neurons), oldest first. The top
+/// [`top_count`]`(top_fraction, W)` neurons (at least one) make up `top_ids`
+/// and `top_share`; ties go to the lower index.
 pub fn sensitivity(
     snapshots: &[&[f64]],
     width: usize,
@@ -77,7 +93,7 @@ pub fn sensitivity(
     }
     // SeND: s_i = mean_m (Δ_mi · V_mi).
     s.iter_mut().for_each(|v| *v /= m as f64);
-    let top_k = ((top_fraction * width as f64).ceil() as usize).clamp(1, width);
+    let top_k = top_count(top_fraction, width);
     let mut order: Vec<usize> = (0..width).collect();
     order.sort_by(|&a, &b| s[b].total_cmp(&s[a]).then(a.cmp(&b)));
     order.truncate(top_k);
@@ -243,6 +259,18 @@ mod tests {
         assert_eq!(got.top_ids.len(), 2);
         assert_eq!(want[got.top_ids[0]], sorted[0]);
         assert_eq!(want[got.top_ids[1]], sorted[1]);
+    }
+
+    #[test]
+    fn top_count_is_the_ceiling_without_rounding_noise() {
+        assert_eq!(top_count(0.07, 200), 14);
+        assert_eq!(top_count(0.07, 100), 7);
+        assert_eq!(top_count(0.55, 200), 110);
+        assert_eq!(top_count(0.2, 200), 40);
+        assert_eq!(top_count(0.071, 200), 15);
+        assert_eq!(top_count(0.001, 200), 1);
+        assert_eq!(top_count(1.0, 6), 6);
+        assert_eq!(top_count(0.2, 6), 2);
     }
 
     #[test]

@@ -74,6 +74,14 @@ pub struct TrainArgs {
     /// Write a safetensors checkpoint every N epochs (0 = never).
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
+    /// SeND: drop (zero in the training forward) this fraction of the last
+    /// hidden layer's most sensitive neurons, 0 ≤ F < 1 [default: 0 = off].
+    #[arg(long, value_name = "F")]
+    pub send_frac: Option<f64>,
+    /// SeND: epochs between re-selections of the dropped neurons, a
+    /// multiple of --log-every [default: the sensitivity cadence, 10 × --log-every].
+    #[arg(long, value_name = "N")]
+    pub send_every: Option<u64>,
 }
 
 impl TrainArgs {
@@ -117,6 +125,10 @@ impl TrainArgs {
         set(&mut c.perp_grad, self.perp_grad);
         set(&mut c.log_every, self.log_every);
         set(&mut c.checkpoint_every, self.checkpoint_every);
+        set(&mut c.send_frac, self.send_frac);
+        if self.send_every.is_some() {
+            c.send_every = self.send_every;
+        }
         if let Some(b) = self.batch_size {
             c.batch_size = Some(b);
         }
@@ -130,6 +142,10 @@ impl TrainArgs {
             c.loss = LossKind::parse(l)?;
         }
         c.validate()?;
+        if c.send_frac > 0.0 {
+            // meta.json records the interval actually used.
+            c.send_every = Some(c.send_interval());
+        }
         Ok(c)
     }
 }

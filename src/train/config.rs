@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::trainer::HIDDEN;
 use super::TrainError;
+use crate::diag::{top_count, Cadence};
 
 /// The arithmetic operation of the modular task: `(a ∘ b) mod p`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +193,8 @@ impl Preset {
             perp_grad: false,
             log_every: 10,
             checkpoint_every: 0,
+            send_frac: 0.0,
+            send_every: None,
         };
         match self {
             Preset::Softmax => paper,
@@ -273,9 +277,28 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Epochs between two safetensors checkpoints (0 = none).
     pub checkpoint_every: u64,
+    /// SeND: fraction of the last hidden layer's neurons dropped (output 0)
+    /// in the training forward, the most sensitive ones; 0 = off.
+    #[serde(default)]
+    pub send_frac: f64,
+    /// SeND: epochs between two re-selections of the dropped neurons;
+    /// `None` = the sensitivity cadence ([`TrainConfig::send_interval`]).
+    #[serde(default)]
+    pub send_every: Option<u64>,
 }
 
 impl TrainConfig {
+    /// Epochs between two SeND re-selections: `send_every`, or by default
+    /// the sensitivity diagnostic's cadence (every 10th record, i.e.
+    /// 10 × `log_every` epochs), so each selection uses the snapshots the
+    /// logged `sens/*` metrics use.
+    pub fn send_interval(&self) -> u64 {
+        self.send_every.unwrap_or_else(|| {
+            self.log_every
+                .saturating_mul(Cadence::default().sensitivity)
+        })
+    }
+
     /// Checks every field; the message names the offending option.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
@@ -332,6 +355,33 @@ impl TrainConfig {
         }
         if self.log_every == 0 {
             return bad("--log-every must be at least 1".into());
+        }
+        if !(self.send_frac.is_finite() && (0.0..1.0).contains(&self.send_frac)) {
+            return bad(format!(
+                "--send-frac must be in [0, 1) (the fraction of the last hidden layer's \
+                 neurons to drop; 0 = off), got {}",
+                self.send_frac
+            ));
+        }
+        if self.send_every == Some(0) {
+            return bad("--send-every must be at least 1".into());
+        }
+        if self.send_frac > 0.0 {
+            let dropped = top_count(self.send_frac, HIDDEN);
+            if dropped >= HIDDEN {
+                return bad(format!(
+                    "--send-frac {} would drop all {HIDDEN} neurons of the last hidden layer",
+                    self.send_frac
+                ));
+            }
+            let every = self.send_interval();
+            if !every.is_multiple_of(self.log_every) {
+                return bad(format!(
+                    "--send-every {every} must be a multiple of --log-every {} \
+                     (every re-selection is logged)",
+                    self.log_every
+                ));
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ mod data;
 mod glyphs;
 mod loss;
 mod perp_grad;
+mod send;
 mod trainer;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use data::{modular_arithmetic, Dataset, Examples, Split, SplitMix64};
 pub use glyphs::glyphs;
 pub use loss::{evaluate, stablemax_s, LossEval};
 pub use perp_grad::project_out;
+pub use send::{hidden_mask, HiddenMask, MaskableMlp};
 pub use trainer::{checkpoint_path, GlyphMlp, ModularMlp, CHECKPOINT_DIR, HIDDEN, SPLIT_FILE};
 
 use crate::diag::DiagError;

@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::config::{LossKind, OptimizerKind, Task, TrainConfig};
 use super::data::{Dataset, Examples, SplitMix64};
 use super::loss::{self, LossEval};
+use super::send::{MaskableMlp, SendDropper};
 use super::{perp_grad, TrainError, TrainSummary};
 use crate::diag::{Cadence, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype};
 use crate::run::{Record, RunWriter, FINISHED_NOTE};
@@ -183,6 +184,7 @@ where
     A::Built: Module<Batch<IN, Tape>, Output = Batch<OUT, Tape>>
         + Module<Batch<IN>, Output = Batch<OUT>>
         + ReluMlp<f32>
+        + MaskableMlp<IN, OUT>
         + TensorCollection<f32, Cpu>,
 {
     let Session {
@@ -224,6 +226,20 @@ where
             ..RecorderConfig::default()
         },
     )?;
+    // SeND watches the last hidden layer on the sensitivity probe with the
+    // recorder's window size, so at the default interval its snapshots are
+    // exactly those behind the logged `sens/*`.
+    let mut send = if c.send_frac > 0.0 {
+        Some(SendDropper::new(
+            &model,
+            c.send_frac,
+            c.send_interval(),
+            recorder.config().sens_window,
+            recorder.sensitivity_probe().clone(),
+        )?)
+    } else {
+        None
+    };
     if c.checkpoint_every > 0 {
         std::fs::create_dir_all(run_dir.join(CHECKPOINT_DIR))?;
     }
@@ -249,6 +265,12 @@ where
         // Log the state after `epoch` epochs (epoch 0 = initialisation).
         let finishing = epoch == c.epochs || stop.load(Ordering::Relaxed);
         stopped_early = finishing && epoch < c.epochs;
+        // SeND re-selects on the full network after `epoch` epochs, for the
+        // epochs that follow (a re-selection epoch is always a logged one).
+        let reselection = match &mut send {
+            Some(s) if !finishing => s.after_epoch(epoch, &model)?,
+            _ => None,
+        };
         if epoch.is_multiple_of(c.log_every) || finishing {
             let test = eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss);
             let (train, _) = last;
@@ -263,6 +285,12 @@ where
                 .scalar("test/loss", test.loss)
                 .scalar("test/acc", test.correct as f64 / data.test.len() as f64)
                 .scalar("time/elapsed_s", started.elapsed().as_secs_f64());
+            if let Some(r) = &reselection {
+                rec = rec.scalar("sens/dropped", r.count() as f64);
+                if let Some(indicator) = r.indicator() {
+                    rec = rec.vector("sens/send_mask", indicator);
+                }
+            }
             if stopped_early {
                 rec = rec.note(format!("stopped after epoch {epoch} of {}", c.epochs));
             }
@@ -308,7 +336,11 @@ where
                 (tensor::<IN>(&dev, &sub), &sub)
             };
             model.zero_grads(&mut grads);
-            let logits = model.forward(x.trace(grads));
+            let x = x.trace(grads);
+            let logits = match send.as_ref().and_then(SendDropper::mask) {
+                Some(mask) => model.forward_masked(x, mask),
+                None => model.forward(x),
+            };
             let mut dz = Vec::new();
             let e = loss::evaluate(c.loss, &logits.as_vec(), OUT, &ex.y, Some(&mut dz));
             loss_sum += e.loss * ex.len() as f64;
