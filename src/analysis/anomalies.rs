@@ -42,6 +42,17 @@ const SCALE_FLOOR_REL: f64 = 1e-3;
 
 /// The record and the (metric, value) pairs that turned non-finite first at
 /// one (segment, step), in metric order.
+/// How many robust deviations a spike is, for its message: a spike over a
+/// near-constant median (a loss at 1e-8) can be billions of deviations,
+/// which says no more than "far above".
+fn deviations_text(z: f64) -> String {
+    if z > 1000.0 {
+        "over 1,000".to_string()
+    } else {
+        format!("{z:.0}")
+    }
+}
+
 type FirstNonFinite = (usize, Vec<(String, f64)>);
 
 /// The first NaN or ±Infinity of every scalar metric, per segment; metrics
@@ -137,8 +148,9 @@ pub(super) fn spikes(scope: &Scope<'_>, out: &mut Vec<Event>) {
                     s.start,
                     seg,
                     format!(
-                        "Loss spike: {name} jumped to {} ({z:.0} robust deviations above its recent median {}) for {} point(s); often a learning rate too high or an unstable optimiser — check norm/grad",
+                        "Loss spike: {name} jumped to {} ({} robust deviations above its recent median {}) for {} point(s); often a learning rate too high or an unstable optimiser — check norm/grad",
                         show(peak),
+                        deviations_text(z),
                         show(s.median),
                         s.points
                     ),
@@ -281,5 +293,12 @@ mod tests {
         assert_eq!(events[0].kind, EventKind::NonFinite);
         let first = loss.iter().position(|v| !v.is_finite()).unwrap() as i64;
         assert_eq!(events[0].step, first);
+    }
+
+    #[test]
+    fn huge_deviation_counts_read_as_over_a_thousand() {
+        assert_eq!(deviations_text(12.4), "12");
+        assert_eq!(deviations_text(1000.0), "1000");
+        assert_eq!(deviations_text(5.7e9), "over 1,000");
     }
 }

@@ -592,18 +592,23 @@ impl<'a> VectorView<'a> {
     }
 }
 
+/// A store of the JSON log lines `lines` (tests).
+#[cfg(test)]
+pub(crate) fn from_lines(lines: &[&str]) -> RunStore {
+    let mut s = RunStore::new();
+    let mut scratch = Vec::new();
+    for l in lines {
+        s.push(&crate::run::parse_line(l.as_bytes(), &mut scratch).unwrap());
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::parse_line;
 
     fn store(lines: &[&str]) -> RunStore {
-        let mut s = RunStore::new();
-        for l in lines {
-            let mut scratch = Vec::new();
-            s.push(&parse_line(l.as_bytes(), &mut scratch).unwrap());
-        }
-        s
+        from_lines(lines)
     }
 
     #[test]

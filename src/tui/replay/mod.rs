@@ -224,17 +224,8 @@ pub fn prepare(opts: &ReplayOptions, theme: Theme, now: SystemTime) -> Result<Ap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::parse_line;
+    use crate::store::from_lines as store;
     use std::time::Duration;
-
-    fn store(lines: &[&str]) -> RunStore {
-        let mut s = RunStore::new();
-        for l in lines {
-            let mut scratch = Vec::new();
-            s.push(&parse_line(l.as_bytes(), &mut scratch).unwrap());
-        }
-        s
-    }
 
     #[test]
     fn from_finds_the_first_record_at_or_after_a_step_in_any_segment() {
