@@ -366,6 +366,16 @@ fn ingest(item: TailItem<'_>, store: &mut RunStore, health: &mut IngestHealth, m
                 store.push(&record);
             }
         }
+        TailItem::Scalar {
+            step,
+            time,
+            name,
+            value,
+            ..
+        } => {
+            health.records += 1;
+            store.push_scalar(step, time, name, value, merge);
+        }
         TailItem::Malformed { line, reason } => health.malformed(line, reason),
         TailItem::Reset(why) => {
             health.reset(&why);
