@@ -39,12 +39,12 @@ pub fn masked_crc32c(data: &[u8]) -> u32 {
 unsafe fn short_sse42(data: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
     let mut crc = u64::from(!0u32);
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        crc = _mm_crc32_u64(crc, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    let (words, rest) = data.as_chunks::<8>();
+    for w in words {
+        crc = _mm_crc32_u64(crc, u64::from_le_bytes(*w));
     }
     let mut crc = crc as u32;
-    for &b in words.remainder() {
+    for &b in rest {
         crc = _mm_crc32_u8(crc, b);
     }
     !crc

@@ -124,9 +124,9 @@ impl TagNames {
         }
     }
 
-    /// The metric name of `tag`.
+    /// The number and metric name of `tag`.
     #[inline]
-    fn name(&mut self, tag: &str) -> &str {
+    fn name(&mut self, tag: &str) -> (u32, &str) {
         let prev = self.last;
         let guess = self.tags.get(prev as usize).map_or(NO_TAG, |t| t.next);
         let id = match self.tags.get(guess as usize) {
@@ -134,7 +134,7 @@ impl TagNames {
             _ => self.intern(prev, tag),
         };
         self.last = id;
-        &self.tags[id as usize].name
+        (id, &self.tags[id as usize].name)
     }
 
     #[cold]
@@ -206,7 +206,13 @@ impl TfRunReader {
     }
 
     /// Reads what was appended to the run's event files since the last call.
-    pub fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+    ///
+    /// `sink` is generic so that a caller's handling of the common scalar
+    /// event compiles into the decoding loop (it also takes `&mut dyn FnMut`).
+    pub fn poll<F>(&mut self, sink: &mut F) -> io::Result<PollStats>
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         let mut stats = PollStats::default();
         let paths = if self.root.is_dir() {
             event_files(&self.root)
@@ -244,12 +250,10 @@ impl TfRunReader {
         Ok(stats)
     }
 
-    fn poll_file(
-        &mut self,
-        i: usize,
-        stats: &mut PollStats,
-        sink: &mut dyn FnMut(TailItem<'_>),
-    ) -> io::Result<()> {
+    fn poll_file<F>(&mut self, i: usize, stats: &mut PollStats, sink: &mut F) -> io::Result<()>
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         if self.files[i].stopped.is_some() {
             return Ok(());
         }
@@ -292,13 +296,10 @@ impl TfRunReader {
     }
 
     /// Decodes every complete record in `buf` (file `i`); returns the bytes used.
-    fn frame(
-        &mut self,
-        i: usize,
-        buf: &[u8],
-        stats: &mut PollStats,
-        sink: &mut dyn FnMut(TailItem<'_>),
-    ) -> usize {
+    fn frame<F>(&mut self, i: usize, buf: &[u8], stats: &mut PollStats, sink: &mut F) -> usize
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         let mut pos = 0;
         let base = self.files[i].read - buf.len() as u64;
         while buf.len() - pos >= HEADER {
@@ -340,11 +341,13 @@ impl TfRunReader {
             if self.fast_path {
                 if let Some(e) = simple_scalar(data) {
                     stats.records += 1;
+                    let (key, name) = self.names.name(e.tag);
                     sink(TailItem::Scalar {
                         line: self.ordinal,
                         step: e.step,
                         time: Some(e.wall_time),
-                        name: self.names.name(e.tag),
+                        key,
+                        name,
                         value: f64::from(e.value),
                     });
                     continue;
@@ -739,6 +742,7 @@ mod tests {
         reader.fast_path = fast_path;
         let mut seen = Vec::new();
         let mut store = RunStore::new();
+        let mut ids: Vec<Option<usize>> = Vec::new();
         reader
             .poll(&mut |item| match item {
                 TailItem::Record { line, record } => {
@@ -767,10 +771,18 @@ mod tests {
                     line,
                     step,
                     time,
+                    key,
                     name,
                     value,
                 } => {
-                    store.push_scalar(step, time, name, value, true);
+                    // As `source` does it: the metric of a key is looked up once.
+                    let key = key as usize;
+                    if ids.len() <= key {
+                        ids.resize(key + 1, None);
+                    }
+                    let id = *ids[key].get_or_insert_with(|| store.metric_id_or_insert(name));
+                    assert_eq!(store.metric_names().nth(id), Some(name));
+                    store.push_scalar(step, time, id, value, true);
                     seen.push(Seen::Rec(
                         line,
                         step,
@@ -871,11 +883,13 @@ mod tests {
         let after = [common.clone(), len_field(7, &varint_field(1, 1))].concat();
         assert!(simple_scalar(&after).is_none());
         let mut names = TagNames::new();
-        assert_eq!(names.name("Loss/train"), "train/loss");
-        assert_eq!(names.name("lr"), "lr");
-        assert_eq!(names.name("Loss/train"), "train/loss");
-        assert_eq!(names.name("lr"), "lr");
-        assert_eq!(names.tags.len(), 2);
+        assert_eq!(names.name("Loss/train"), (0, "train/loss"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.name("Loss/train"), (0, "train/loss"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.name("Accuracy/val"), (2, "test/acc"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.tags.len(), 3);
     }
 
     #[test]

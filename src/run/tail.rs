@@ -60,6 +60,11 @@ pub enum TailItem<'a> {
         step: i64,
         /// Wall-clock time, seconds since the epoch.
         time: Option<f64>,
+        /// A number for `name`, the same for every item of that name until
+        /// the next [`TailItem::Reset`], so that a consumer can look up
+        /// what it keeps per name once (0, 1, 2, ... in order of first
+        /// appearance).
+        key: u32,
         /// Metric name.
         name: &'a str,
         /// Value.

@@ -44,6 +44,7 @@ impl Series {
         }
     }
 
+    #[inline]
     fn push(&mut self, record: u32, v: f64) {
         self.records.push(record);
         self.values.push(v);
@@ -298,12 +299,16 @@ impl RunStore {
         self.append_vectors_and_notes(rec, r);
     }
 
-    /// Appends a record of one scalar and nothing else: the same as
-    /// [`RunStore::push_merging`] (`merge`) or [`RunStore::push`] of that
-    /// record, without building one.
+    /// The id of scalar metric `name`, created (empty) if new.
+    pub fn metric_id_or_insert(&mut self, name: &str) -> MetricId {
+        self.intern_metric(name)
+    }
+
+    /// Appends a record of one scalar, of metric `id`, and nothing else:
+    /// the same as [`RunStore::push_merging`] (`merge`) or
+    /// [`RunStore::push`] of that record, without building one.
     #[inline]
-    pub fn push_scalar(&mut self, step: i64, time: Option<f64>, name: &str, v: f64, merge: bool) {
-        let id = self.resolve(name);
+    pub fn push_scalar(&mut self, step: i64, time: Option<f64>, id: MetricId, v: f64, merge: bool) {
         let rec = match self.steps.len().checked_sub(1) {
             Some(last)
                 if merge
