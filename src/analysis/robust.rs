@@ -103,7 +103,10 @@ impl SortedWindow {
             return;
         }
         let old = std::mem::replace(&mut self.ring[self.next], v);
-        self.next = (self.next + 1) % self.capacity;
+        self.next += 1;
+        if self.next == self.capacity {
+            self.next = 0;
+        }
         // Remove `old` and insert `v` in one move of the values between.
         let x = &mut self.sorted;
         let i = slot(x, old);
