@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use crate::import::tfevents::{event_files, is_event_file, TfRunReader};
 use crate::run::{PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
-use crate::store::RunStore;
+use crate::store::{MetricId, RunStore};
 
 /// How deep [`discover`] looks below a folder of runs.
 pub const MAX_DEPTH: usize = 4;
@@ -256,7 +256,7 @@ enum Reader {
 }
 
 impl Reader {
-    fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+    fn poll(&mut self, sink: &mut impl FnMut(TailItem<'_>)) -> io::Result<PollStats> {
         match self {
             Reader::Jsonl(r) => r.poll(sink),
             Reader::TfEvents(r) => r.poll(sink),
@@ -281,6 +281,8 @@ pub struct RunFeed {
     /// Ingest warnings and counts.
     pub health: IngestHealth,
     reader: Reader,
+    /// The store's metric of each [`TailItem::Scalar`] key seen.
+    scalar_ids: Vec<Option<MetricId>>,
 }
 
 impl RunFeed {
@@ -295,6 +297,7 @@ impl RunFeed {
             source,
             store: RunStore::new(),
             health: IngestHealth::default(),
+            scalar_ids: Vec::new(),
         }
     }
 
@@ -306,11 +309,18 @@ impl RunFeed {
             store,
             health,
             source,
+            scalar_ids,
         } = self;
         // TensorBoard writes one event per tag; events of one step share a
         // record, which keeps memory per point low.
         let merge = source.kind == RunKind::TfEvents;
-        let result = reader.poll(&mut |item| ingest(item, store, health, merge));
+        let mut ingest = Ingest {
+            store,
+            health,
+            scalar_ids,
+            merge,
+        };
+        let result = reader.poll(&mut |item| ingest.item(item));
         match &result {
             Ok(_) => health.read_error = None,
             Err(e) => health.read_error = Some(e.to_string()),
@@ -326,10 +336,17 @@ impl RunFeed {
             reader,
             store,
             health,
+            scalar_ids,
             ..
         } = self;
         if let Reader::Jsonl(r) = reader {
-            r.finish(&mut |item| ingest(item, store, health, false));
+            let mut ingest = Ingest {
+                store,
+                health,
+                scalar_ids,
+                merge: false,
+            };
+            r.finish(&mut |item| ingest.item(item));
         }
         health.pending_bytes = reader.pending_bytes();
     }
@@ -356,22 +373,61 @@ fn last_write(log: &Path) -> Option<SystemTime> {
     }
 }
 
-fn ingest(item: TailItem<'_>, store: &mut RunStore, health: &mut IngestHealth, merge: bool) {
-    match item {
-        TailItem::Record { record, .. } => {
-            health.records += 1;
-            if merge {
-                store.push_merging(&record);
-            } else {
-                store.push(&record);
+/// Where a reader's items go.
+struct Ingest<'a> {
+    store: &'a mut RunStore,
+    health: &'a mut IngestHealth,
+    scalar_ids: &'a mut Vec<Option<MetricId>>,
+    /// Whether records of the same step are merged (TensorBoard).
+    merge: bool,
+}
+
+impl Ingest<'_> {
+    #[inline]
+    fn item(&mut self, item: TailItem<'_>) {
+        match item {
+            TailItem::Scalar {
+                step,
+                time,
+                key,
+                name,
+                value,
+                ..
+            } => {
+                self.health.records += 1;
+                let id = match self.scalar_ids.get(key as usize) {
+                    Some(&Some(id)) => id,
+                    _ => self.scalar_id(key, name),
+                };
+                self.store.push_scalar(step, time, id, value, self.merge);
             }
+            TailItem::Record { record, .. } => {
+                self.health.records += 1;
+                if self.merge {
+                    self.store.push_merging(&record);
+                } else {
+                    self.store.push(&record);
+                }
+            }
+            TailItem::Malformed { line, reason } => self.health.malformed(line, reason),
+            TailItem::Reset(why) => {
+                self.health.reset(&why);
+                self.store.clear();
+                self.scalar_ids.clear();
+            }
+            TailItem::Warning(w) => self.health.warnings.push(w),
         }
-        TailItem::Malformed { line, reason } => health.malformed(line, reason),
-        TailItem::Reset(why) => {
-            health.reset(&why);
-            store.clear();
+    }
+
+    #[cold]
+    fn scalar_id(&mut self, key: u32, name: &str) -> MetricId {
+        let id = self.store.metric_id_or_insert(name);
+        let key = key as usize;
+        if self.scalar_ids.len() <= key {
+            self.scalar_ids.resize(key + 1, None);
         }
-        TailItem::Warning(w) => health.warnings.push(w),
+        self.scalar_ids[key] = Some(id);
+        id
     }
 }
 

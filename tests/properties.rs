@@ -136,6 +136,7 @@ fn read_all(reader: &mut TailReader, out: &mut Vec<Item>) {
             TailItem::Record { line, record } => {
                 out.push(Item::Record(line, record.to_record().to_json_line()))
             }
+            TailItem::Scalar { .. } => panic!("JSONL lines come as records"),
             TailItem::Malformed { line, .. } => out.push(Item::Malformed(line)),
             TailItem::Reset(r) => panic!("unexpected reset: {r}"),
             TailItem::Warning(w) => panic!("unexpected warning: {w}"),

@@ -1,7 +1,6 @@
 //! Robust statistics shared by the detectors: medians, median absolute
 //! deviations and noise estimates that a few outliers or NaNs cannot move.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 
 use crate::store::SeriesView;
@@ -56,13 +55,26 @@ pub fn noise_sigma(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
 }
 
 /// The last `capacity` values pushed, kept sorted as well, so the median
-/// costs O(1) and the MAD O(capacity / 2) instead of a selection over a
+/// costs O(1) and the MAD O(log capacity) instead of a selection over a
 /// copy: the spike detector asks for both at almost every point.
+///
+/// A push into a full window moves only the values between the slot of the
+/// value leaving and that of the value arriving (one `copy_within`), and
+/// the MAD is the middle element of two sorted runs (the deviations below
+/// and above the median), found by bisection rather than by merging them.
 #[derive(Debug, Clone)]
 pub struct SortedWindow {
     capacity: usize,
-    ring: VecDeque<f64>,
+    /// The values in arrival order, a ring once full; `next` is the oldest.
+    ring: Vec<f64>,
+    next: usize,
     sorted: Vec<f64>,
+}
+
+/// Where `v` goes among `sorted`: after every value that orders before it.
+#[inline]
+fn slot(sorted: &[f64], v: f64) -> usize {
+    sorted.partition_point(|x| x.total_cmp(&v).is_lt())
 }
 
 impl SortedWindow {
@@ -71,8 +83,9 @@ impl SortedWindow {
         let capacity = capacity.max(1);
         SortedWindow {
             capacity,
-            ring: VecDeque::with_capacity(capacity + 1),
-            sorted: Vec::with_capacity(capacity + 1),
+            ring: Vec::with_capacity(capacity),
+            next: 0,
+            sorted: Vec::with_capacity(capacity),
         }
     }
 
@@ -83,15 +96,28 @@ impl SortedWindow {
 
     /// Adds a finite value, dropping the oldest when full.
     pub fn push(&mut self, v: f64) {
-        if self.ring.len() == self.capacity {
-            if let Some(old) = self.ring.pop_front() {
-                let i = self.sorted.partition_point(|x| x.total_cmp(&old).is_lt());
-                self.sorted.remove(i);
-            }
+        if self.ring.len() < self.capacity {
+            self.ring.push(v);
+            let j = slot(&self.sorted, v);
+            self.sorted.insert(j, v);
+            return;
         }
-        self.ring.push_back(v);
-        let i = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
-        self.sorted.insert(i, v);
+        let old = std::mem::replace(&mut self.ring[self.next], v);
+        self.next += 1;
+        if self.next == self.capacity {
+            self.next = 0;
+        }
+        // Remove `old` and insert `v` in one move of the values between.
+        let x = &mut self.sorted;
+        let i = slot(x, old);
+        let j = slot(x, v);
+        if j > i {
+            x.copy_within(i + 1..j, i);
+            x[j - 1] = v;
+        } else {
+            x.copy_within(j..i, j + 1);
+            x[j] = v;
+        }
     }
 
     /// Median and median absolute deviation, as [`median_mad`] computes
@@ -108,34 +134,53 @@ impl SortedWindow {
         } else {
             mid(x[n / 2 - 1], x[n / 2])
         };
-        // Deviations below the median, nearest first, and above it: two
-        // sorted runs; merge them up to the middle one.
+        // The deviations are two ascending runs: below[a] = m − x[p−1−a]
+        // for the values under the median, above[b] = x[p+b] − m for the
+        // others. The MAD is the (n/2)-th smallest of their union (with the
+        // one before it for even n): the largest of the first n/2 + 1
+        // elements of the merge. Bisect how many of those come from below.
         let p = x.partition_point(|&v| v < m);
-        let (mut lo, mut hi) = (p, p);
-        let mut next = || {
-            let below = (lo > 0).then(|| m - x[lo - 1]);
-            let above = (hi < n).then(|| x[hi] - m);
-            match (below, above) {
-                (Some(b), Some(a)) if b <= a => {
-                    lo -= 1;
-                    b
-                }
-                (_, Some(a)) => {
-                    hi += 1;
-                    a
-                }
-                (Some(b), None) => {
-                    lo -= 1;
-                    b
-                }
-                (None, None) => f64::NAN,
+        let below = |a: usize| m - x[p - 1 - a];
+        let above = |b: usize| x[p + b] - m;
+        let (n_below, n_above) = (p, n - p);
+        let take = n / 2 + 1;
+        // The merge takes `t` from below when the next value below is no
+        // smaller than the last one taken from above: the least such `t`.
+        let (mut lo, mut hi) = (take.saturating_sub(n_above), take.min(n_below));
+        while lo < hi {
+            let t = lo + (hi - lo) / 2;
+            if above(take - t - 1) <= below(t) {
+                hi = t;
+            } else {
+                lo = t + 1;
             }
-        };
-        let mut prev = f64::NAN;
-        for _ in 0..n / 2 {
-            prev = next();
         }
-        let kth = next();
+        let t = lo;
+        // The first `take` of the merge: below[..t] and above[..take - t].
+        // Their largest is the MAD's element, the next largest the one
+        // before it.
+        let last_below = (t > 0).then(|| below(t - 1));
+        let last_above = (take > t).then(|| above(take - t - 1));
+        let (kth, prev) = match (last_below, last_above) {
+            (Some(b), Some(a)) if b >= a => {
+                let before = (t > 1).then(|| below(t - 2));
+                (b, before.map_or(a, |c| c.max(a)))
+            }
+            (Some(b), Some(a)) => {
+                let before = (take - t > 1).then(|| above(take - t - 2));
+                (a, before.map_or(b, |c| c.max(b)))
+            }
+            (Some(b), None) => (b, if t > 1 { below(t - 2) } else { f64::NAN }),
+            (None, Some(a)) => (
+                a,
+                if take - t > 1 {
+                    above(take - t - 2)
+                } else {
+                    f64::NAN
+                },
+            ),
+            (None, None) => (f64::NAN, f64::NAN),
+        };
         let mad = if n % 2 == 1 { kth } else { mid(prev, kth) };
         (m, mad)
     }
@@ -191,6 +236,29 @@ mod tests {
             }
         }
         assert!(SortedWindow::new(3).median_mad().0.is_nan());
+    }
+
+    #[test]
+    fn the_sorted_window_agrees_on_ties_outliers_and_every_capacity() {
+        let mut rng = super::super::testkit::Rng::new(17);
+        let mut s = Vec::new();
+        for cap in (1..=20).chain([31, 32, 33, 63, 64, 65]) {
+            let mut w = SortedWindow::new(cap);
+            let mut all = Vec::new();
+            for k in 0..400 {
+                let v = match k % 5 {
+                    0 => (rng.normal() * 2.0).round(), // heavy ties, ±0
+                    1 => rng.normal() * 1e-3,
+                    2 => 1e6 * rng.normal(),
+                    3 => -2.5,
+                    _ => rng.normal(),
+                };
+                w.push(v);
+                all.push(v);
+                let tail = &all[all.len().saturating_sub(cap)..];
+                assert_eq!(w.median_mad(), median_mad(tail, &mut s), "cap {cap} k {k}");
+            }
+        }
     }
 
     #[test]

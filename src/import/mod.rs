@@ -1,5 +1,6 @@
 //! Logs written by other tools, read as grokscope runs.
 
+mod crc;
 pub mod proto;
 pub mod tfevents;
 

@@ -76,6 +76,24 @@ impl<'a> Wire<'a> {
         Err(DecodeError("varint longer than 10 bytes"))
     }
 
+    /// The next byte.
+    #[inline]
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// Reads a length and returns how many bytes past it are left over
+    /// beyond that length (`None` if the length is unreadable or runs past
+    /// the end).
+    #[inline]
+    fn len_to_end(&mut self) -> Option<usize> {
+        let n = self.varint().ok()?;
+        let rest = (self.buf.len() - self.pos) as u64;
+        rest.checked_sub(n).map(|r| r as usize)
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos
@@ -209,6 +227,79 @@ impl<'a> Event<'a> {
         }
         Ok(e)
     }
+}
+
+/// The commonest event, decoded in one pass: see [`simple_scalar`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimpleScalar<'a> {
+    /// `Event.wall_time` (0 when absent, as [`Event::decode`] gives it).
+    pub wall_time: f64,
+    /// `Event.step` (0 when absent).
+    pub step: i64,
+    /// `Summary.Value.tag`.
+    pub tag: &'a str,
+    /// `Summary.Value.simple_value`.
+    pub value: f32,
+}
+
+/// Keys (field number << 3 | wire type) of the fields [`simple_scalar`] reads.
+mod key {
+    pub const WALL_TIME: u8 = 1 << 3 | super::FIXED64;
+    pub const STEP: u8 = 2 << 3 | super::VARINT;
+    pub const SUMMARY: u8 = 5 << 3 | super::LEN;
+    pub const VALUE: u8 = 1 << 3 | super::LEN;
+    pub const TAG: u8 = 1 << 3 | super::LEN;
+    pub const SIMPLE_VALUE: u8 = 2 << 3 | super::FIXED32;
+}
+
+/// Decodes `buf` if it is exactly the event that PyTorch's `add_scalar`,
+/// TF1 and TensorBoard's own writers emit for a scalar: `Event { wall_time?,
+/// step?, summary { value { tag, simple_value } } }`, those fields in that
+/// order, each once, and nothing else. `None` for any other shape, or a
+/// tag that is not UTF-8: decode those with [`Event::decode`], which gives
+/// the same result for every event this accepts (the tests check that on
+/// random events), but walks the fields generically and costs several
+/// times more.
+#[inline]
+pub fn simple_scalar(buf: &[u8]) -> Option<SimpleScalar<'_>> {
+    let mut w = Wire::new(buf);
+    let mut k = w.byte()?;
+    let mut wall_time = 0.0;
+    if k == key::WALL_TIME {
+        wall_time = f64::from_le_bytes(w.take(8).ok()?.try_into().ok()?);
+        k = w.byte()?;
+    }
+    let mut step = 0;
+    if k == key::STEP {
+        step = w.varint().ok()? as i64;
+        k = w.byte()?;
+    }
+    // The summary, its one value and the value's fields must each end
+    // exactly where the enclosing message does.
+    if k != key::SUMMARY || w.len_to_end()? != 0 {
+        return None;
+    }
+    if w.byte()? != key::VALUE || w.len_to_end()? != 0 {
+        return None;
+    }
+    if w.byte()? != key::TAG {
+        return None;
+    }
+    let n = usize::try_from(w.varint().ok()?).ok()?;
+    let tag = utf8(w.take(n).ok()?)?;
+    if w.byte()? != key::SIMPLE_VALUE {
+        return None;
+    }
+    let value = f32::from_le_bytes(w.take(4).ok()?.try_into().ok()?);
+    if w.pos != w.buf.len() {
+        return None;
+    }
+    Some(SimpleScalar {
+        wall_time,
+        step,
+        tag,
+        value,
+    })
 }
 
 /// Iterates the `Summary.Value`s of an encoded `Summary`.

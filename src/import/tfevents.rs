@@ -15,15 +15,12 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use super::proto::{summary_values, tensor_scalar, Event, Histogram, DATA_CLASS_SCALAR};
+pub use super::crc::masked_crc32c;
+use super::proto::{
+    simple_scalar, summary_values, tensor_scalar, Event, Histogram, DATA_CLASS_SCALAR,
+};
 use crate::run::record::{ScalarList, VectorList};
 use crate::run::{with_path, LineRecord, PollStats, ResetReason, TailItem};
-
-/// Masked CRC-32C, as TFRecord stores it.
-pub fn masked_crc32c(data: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(data);
-    (crc.rotate_right(15)).wrapping_add(0xa282_ead8)
-}
 
 /// Whether a file name is a TensorBoard event file's.
 pub fn is_event_file(path: &Path) -> bool {
@@ -97,6 +94,71 @@ fn inode(_: &fs::Metadata) -> Option<u64> {
     None
 }
 
+/// grokscope's names ([`metric_name`]) of the tags seen so far. Writers log
+/// their tags in the same order at every step, so the tag that followed the
+/// previous one last time is tried first: one compare, no hashing and no
+/// allocation for nearly every value.
+#[derive(Debug, Default)]
+struct TagNames {
+    tags: Vec<Tag>,
+    ids: FxHashMap<Box<str>, u32>,
+    /// The tag looked up last ([`NO_TAG`] if none).
+    last: u32,
+}
+
+#[derive(Debug)]
+struct Tag {
+    tag: Box<str>,
+    name: Box<str>,
+    /// The tag that followed this one last time ([`NO_TAG`] if none).
+    next: u32,
+}
+
+const NO_TAG: u32 = u32::MAX;
+
+impl TagNames {
+    fn new() -> TagNames {
+        TagNames {
+            last: NO_TAG,
+            ..TagNames::default()
+        }
+    }
+
+    /// The number and metric name of `tag`.
+    #[inline]
+    fn name(&mut self, tag: &str) -> (u32, &str) {
+        let prev = self.last;
+        let guess = self.tags.get(prev as usize).map_or(NO_TAG, |t| t.next);
+        let id = match self.tags.get(guess as usize) {
+            Some(t) if *t.tag == *tag => guess,
+            _ => self.intern(prev, tag),
+        };
+        self.last = id;
+        (id, &self.tags[id as usize].name)
+    }
+
+    #[cold]
+    fn intern(&mut self, prev: u32, tag: &str) -> u32 {
+        let id = match self.ids.get(tag) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.tags.len()).expect("fewer than 2^32 tags");
+                self.tags.push(Tag {
+                    tag: tag.into(),
+                    name: metric_name(tag).into(),
+                    next: NO_TAG,
+                });
+                self.ids.insert(tag.into(), id);
+                id
+            }
+        };
+        if let Some(p) = self.tags.get_mut(prev as usize) {
+            p.next = id;
+        }
+        id
+    }
+}
+
 /// Follows every event file of one run (a folder of `*tfevents*` files, or
 /// a single event file), delivering one record per event that carries
 /// scalars, histograms or a session status.
@@ -105,8 +167,12 @@ pub struct TfRunReader {
     root: PathBuf,
     files: Vec<FileReader>,
     tags: FxHashMap<String, TagKind>,
+    names: TagNames,
     /// Ordinal of the next record across the run, for reports.
     ordinal: u64,
+    /// Whether [`simple_scalar`] events skip the general decoder (off only
+    /// in tests that compare the two).
+    fast_path: bool,
 }
 
 impl TfRunReader {
@@ -116,7 +182,9 @@ impl TfRunReader {
             root: root.into(),
             files: Vec::new(),
             tags: FxHashMap::default(),
+            names: TagNames::new(),
             ordinal: 0,
+            fast_path: true,
         }
     }
 
@@ -133,11 +201,18 @@ impl TfRunReader {
     fn restart(&mut self) {
         self.files.clear();
         self.tags.clear();
+        self.names = TagNames::new();
         self.ordinal = 0;
     }
 
     /// Reads what was appended to the run's event files since the last call.
-    pub fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+    ///
+    /// `sink` is generic so that a caller's handling of the common scalar
+    /// event compiles into the decoding loop (it also takes `&mut dyn FnMut`).
+    pub fn poll<F>(&mut self, sink: &mut F) -> io::Result<PollStats>
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         let mut stats = PollStats::default();
         let paths = if self.root.is_dir() {
             event_files(&self.root)
@@ -175,12 +250,10 @@ impl TfRunReader {
         Ok(stats)
     }
 
-    fn poll_file(
-        &mut self,
-        i: usize,
-        stats: &mut PollStats,
-        sink: &mut dyn FnMut(TailItem<'_>),
-    ) -> io::Result<()> {
+    fn poll_file<F>(&mut self, i: usize, stats: &mut PollStats, sink: &mut F) -> io::Result<()>
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         if self.files[i].stopped.is_some() {
             return Ok(());
         }
@@ -223,13 +296,10 @@ impl TfRunReader {
     }
 
     /// Decodes every complete record in `buf` (file `i`); returns the bytes used.
-    fn frame(
-        &mut self,
-        i: usize,
-        buf: &[u8],
-        stats: &mut PollStats,
-        sink: &mut dyn FnMut(TailItem<'_>),
-    ) -> usize {
+    fn frame<F>(&mut self, i: usize, buf: &[u8], stats: &mut PollStats, sink: &mut F) -> usize
+    where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
         let mut pos = 0;
         let base = self.files[i].read - buf.len() as u64;
         while buf.len() - pos >= HEADER {
@@ -267,6 +337,21 @@ impl TfRunReader {
                     ),
                 });
                 continue;
+            }
+            if self.fast_path {
+                if let Some(e) = simple_scalar(data) {
+                    stats.records += 1;
+                    let (key, name) = self.names.name(e.tag);
+                    sink(TailItem::Scalar {
+                        line: self.ordinal,
+                        step: e.step,
+                        time: Some(e.wall_time),
+                        key,
+                        name,
+                        value: f64::from(e.value),
+                    });
+                    continue;
+                }
             }
             match self.convert(data) {
                 Ok(Some(record)) => {
@@ -382,11 +467,429 @@ pub fn metric_name(tag: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RunStore;
+    use proptest::prelude::*;
+
+    /// A protobuf field, encoded.
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn key(n: u32, wire: u8, out: &mut Vec<u8>) {
+        varint(u64::from(n) << 3 | u64::from(wire), out);
+    }
+
+    fn len_field(n: u32, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 2, &mut out);
+        varint(bytes.len() as u64, &mut out);
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    fn fixed64(n: u32, v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 1, &mut out);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+
+    fn fixed32(n: u32, v: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 5, &mut out);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+
+    fn varint_field(n: u32, v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 0, &mut out);
+        varint(v, &mut out);
+        out
+    }
+
+    /// Fields in the order given, or shuffled.
+    fn message(fields: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => Just(fields.concat()),
+            1 => Just(fields).prop_shuffle().prop_map(|f| f.concat()),
+        ]
+    }
+
+    /// A field grokscope does not read, of any wire type.
+    fn unknown_field() -> impl Strategy<Value = Vec<u8>> {
+        (
+            3u32..40,
+            0u8..4,
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..6),
+        )
+            .prop_map(|(n, wire, v, bytes)| match wire {
+                0 => varint_field(n, v),
+                1 => fixed64(n, v),
+                2 => len_field(n, &bytes),
+                _ => fixed32(n, v as u32),
+            })
+    }
+
+    fn tag() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"train/loss".to_vec()),
+            Just(b"test/loss".to_vec()),
+            Just(b"Loss/train".to_vec()),
+            Just(b"Accuracy/VAL".to_vec()),
+            Just(b"lr".to_vec()),
+            Just("größe/√x".as_bytes().to_vec()),
+            Just(b"".to_vec()),
+            Just(vec![b'a', 0xff, b'/', 0xfe]), // not UTF-8
+        ]
+    }
+
+    fn f32_bits() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            any::<f32>().prop_map(f32::to_bits),
+            any::<u32>(),      // NaN payloads, infinities, subnormals
+            Just(0x8000_0000), // -0
+        ]
+    }
+
+    /// `SummaryMetadata` naming a plugin and/or a data class.
+    fn metadata() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![Just("scalars"), Just("histograms"), Just("text")],
+            0u64..4,
+        )
+            .prop_map(|(plugin, class)| {
+                let plugin_data = len_field(1, plugin.as_bytes());
+                let mut m = len_field(1, &plugin_data);
+                if class != 0 {
+                    m.extend(varint_field(4, class));
+                }
+                len_field(9, &m)
+            })
+    }
+
+    /// A rank-0 float or int64 tensor, or a float vector.
+    fn tensor() -> impl Strategy<Value = Vec<u8>> {
+        (f32_bits(), any::<i64>(), 0u8..3).prop_map(|(f, i, kind)| {
+            let t = match kind {
+                0 => [varint_field(1, 1), fixed32(5, f)].concat(),
+                1 => [varint_field(1, 9), varint_field(10, i as u64)].concat(),
+                _ => {
+                    let dim = varint_field(1, 3);
+                    let shape = len_field(2, &dim);
+                    [varint_field(1, 1), len_field(2, &shape), fixed32(5, f)].concat()
+                }
+            };
+            len_field(8, &t)
+        })
+    }
+
+    fn histogram() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u32>(), 0..4).prop_map(|buckets| {
+            let limits: Vec<u8> = buckets
+                .iter()
+                .flat_map(|&b| f64::from(b).to_le_bytes())
+                .collect();
+            let counts: Vec<u8> = buckets
+                .iter()
+                .flat_map(|&b| f64::from(b % 7).to_le_bytes())
+                .collect();
+            let h = [len_field(6, &limits), len_field(7, &counts)].concat();
+            len_field(5, &h)
+        })
+    }
+
+    /// A `Summary.Value` of any shape grokscope reads, or not.
+    fn value() -> impl Strategy<Value = Vec<u8>> {
+        (
+            tag(),
+            prop::option::of(f32_bits()),
+            prop::option::weighted(0.15, tensor()),
+            prop::option::weighted(0.1, histogram()),
+            prop::option::weighted(0.15, metadata()),
+            prop::option::weighted(0.1, unknown_field()),
+            any::<bool>(),
+        )
+            .prop_flat_map(|(tag, simple, tensor, histo, meta, unknown, has_tag)| {
+                let mut fields = Vec::new();
+                if has_tag || simple.is_none() {
+                    fields.push(len_field(1, &tag));
+                }
+                fields.extend(simple.map(|b| fixed32(2, b)));
+                fields.extend(tensor);
+                fields.extend(histo);
+                fields.extend(meta);
+                fields.extend(unknown);
+                message(fields)
+            })
+            .prop_map(|v| len_field(1, &v))
+    }
+
+    /// An event: mostly the common `wall_time, step, summary{value{tag,
+    /// simple_value}}` shape, often something else.
+    fn event() -> impl Strategy<Value = Vec<u8>> {
+        // Few distinct steps, so that events share records and steps go
+        // backwards (new segments).
+        let step = || prop_oneof![4 => 0i64..4, 1 => any::<i64>()];
+        let common = (any::<u64>(), step(), tag(), f32_bits(), 0u8..4)
+            .prop_map(|(time, step, tag, value, omit)| {
+                let v = [len_field(1, &tag), fixed32(2, value)].concat();
+                let summary = len_field(1, &v);
+                let mut e = Vec::new();
+                if omit != 1 {
+                    e.extend(fixed64(1, (time % 2_000_000_000) as f64 as u64));
+                }
+                if omit != 2 {
+                    e.extend(varint_field(2, step as u64));
+                }
+                e.extend(len_field(5, &summary));
+                e
+            })
+            .boxed();
+        let general = (
+            prop::option::of(any::<f64>()),
+            prop::option::of(step()),
+            prop::option::weighted(0.1, Just(len_field(3, b"brain.Event:2"))),
+            prop::option::weighted(
+                0.8,
+                (
+                    prop::collection::vec(value(), 0..4),
+                    prop::option::weighted(0.1, unknown_field()),
+                ),
+            ),
+            prop::option::weighted(0.1, 0u64..5),
+            prop::collection::vec(unknown_field(), 0..2),
+            any::<bool>(),
+        )
+            .prop_flat_map(|(time, step, version, summary, session, unknown, twice)| {
+                let mut fields = Vec::new();
+                fields.extend(time.map(|t| fixed64(1, t.to_bits())));
+                fields.extend(step.map(|s| varint_field(2, s as u64)));
+                fields.extend(version);
+                if let Some((values, extra)) = summary {
+                    let mut s = values.concat();
+                    s.extend(extra.unwrap_or_default());
+                    fields.push(len_field(5, &s));
+                }
+                if let Some(status) = session {
+                    fields.push(len_field(7, &varint_field(1, status)));
+                }
+                fields.extend(unknown);
+                if twice && !fields.is_empty() {
+                    fields.push(fields[0].clone()); // a repeated field: last wins
+                }
+                message(fields)
+            });
+        // The common shape with one byte changed, inserted or removed: keys,
+        // lengths and ends that are almost right.
+        let near_common = (
+            common.clone(),
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+            0u8..3,
+        )
+            .prop_map(|(mut e, at, byte, how)| {
+                let i = at.index(e.len());
+                match how {
+                    0 => e[i] = byte,
+                    1 => e.insert(i, byte),
+                    _ => {
+                        e.remove(i);
+                    }
+                }
+                e
+            });
+        prop_oneof![
+            4 => common,
+            4 => general,
+            2 => near_common,
+            1 => prop::collection::vec(any::<u8>(), 0..40), // garbage
+        ]
+    }
+
+    fn record(data: &[u8], bad_crc: bool) -> Vec<u8> {
+        let len = (data.len() as u64).to_le_bytes();
+        let mut out = len.to_vec();
+        out.extend(masked_crc32c(&len).to_le_bytes());
+        out.extend_from_slice(data);
+        out.extend((masked_crc32c(data) ^ u32::from(bad_crc)).to_le_bytes());
+        out
+    }
+
+    /// What a reader delivered, owned: records as (line, step, time bits,
+    /// scalars, vectors, notes), fed into a store the way `source` does.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Rec(
+            u64,
+            i64,
+            Option<u64>,
+            Vec<(String, u64)>,
+            Vec<(String, Vec<u64>)>,
+            Vec<String>,
+        ),
+        Bad(u64, String),
+        Warning(String),
+    }
+
+    fn read(path: &Path, fast_path: bool) -> (Vec<Seen>, RunStore) {
+        let mut reader = TfRunReader::new(path);
+        reader.fast_path = fast_path;
+        let mut seen = Vec::new();
+        let mut store = RunStore::new();
+        let mut ids: Vec<Option<usize>> = Vec::new();
+        reader
+            .poll(&mut |item| match item {
+                TailItem::Record { line, record } => {
+                    store.push_merging(&record);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
+                    seen.push(Seen::Rec(
+                        line,
+                        record.step,
+                        record.time.map(f64::to_bits),
+                        record
+                            .scalars
+                            .0
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_bits()))
+                            .collect(),
+                        record
+                            .vectors
+                            .0
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), bits(v)))
+                            .collect(),
+                        record.notes.clone(),
+                    ));
+                }
+                TailItem::Scalar {
+                    line,
+                    step,
+                    time,
+                    key,
+                    name,
+                    value,
+                } => {
+                    // As `source` does it: the metric of a key is looked up once.
+                    let key = key as usize;
+                    if ids.len() <= key {
+                        ids.resize(key + 1, None);
+                    }
+                    let id = *ids[key].get_or_insert_with(|| store.metric_id_or_insert(name));
+                    assert_eq!(store.metric_names().nth(id), Some(name));
+                    store.push_scalar(step, time, id, value, true);
+                    seen.push(Seen::Rec(
+                        line,
+                        step,
+                        time.map(f64::to_bits),
+                        vec![(name.to_string(), value.to_bits())],
+                        Vec::new(),
+                        Vec::new(),
+                    ));
+                }
+                TailItem::Malformed { line, reason } => seen.push(Seen::Bad(line, reason)),
+                TailItem::Warning(w) => seen.push(Seen::Warning(w)),
+                TailItem::Reset(r) => panic!("unexpected reset: {r}"),
+            })
+            .unwrap();
+        (seen, store)
+    }
+
+    /// Everything a store holds, as bits.
+    fn contents(s: &RunStore) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} records, {} segments",
+            s.records(),
+            s.segment_count()
+        )];
+        for r in 0..s.records() {
+            out.push(format!(
+                "{} {:?}",
+                s.record_step(r),
+                s.record_time(r).map(f64::to_bits)
+            ));
+        }
+        for name in s.metric_names() {
+            let v = s.series(name).unwrap();
+            let points: Vec<(usize, u64)> = (0..v.len())
+                .map(|i| (v.record(i), v.value(i).to_bits()))
+                .collect();
+            out.push(format!("{name}: {points:?}"));
+        }
+        for name in s.vector_names() {
+            let v = s.vector(name).unwrap();
+            let all: Vec<(i64, Vec<u64>)> = (0..v.len())
+                .map(|i| (v.step(i), v.get(i).iter().map(|x| x.to_bits()).collect()))
+                .collect();
+            out.push(format!("{name}: {all:?}"));
+        }
+        out.extend(s.notes().map(|(r, n)| format!("{r}: {n}")));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The single-pass decoder of the common event and the general one
+        /// deliver the same records, and build the same store, on any mix
+        /// of events (tensors, histograms, metadata, session logs, several
+        /// values, unknown, repeated and shuffled fields, garbage, bad CRCs).
+        #[test]
+        fn fast_path_and_general_decoder_agree(
+            events in prop::collection::vec((event(), prop::bool::weighted(0.05)), 1..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("events.out.tfevents.1.test");
+            let bytes: Vec<u8> = events.iter().flat_map(|(e, bad)| record(e, *bad)).collect();
+            std::fs::write(&path, bytes).unwrap();
+            let (fast, fast_store) = read(&path, true);
+            let (general, general_store) = read(&path, false);
+            prop_assert_eq!(&fast, &general);
+            prop_assert_eq!(contents(&fast_store), contents(&general_store));
+        }
+    }
 
     #[test]
-    fn masked_crc_test_vectors() {
-        assert_eq!(crc32c::crc32c(&[0u8; 32]), 0x8a91_36aa);
-        assert_eq!(masked_crc32c(&24u64.to_le_bytes()), 0x224b_7fa3);
+    fn the_common_event_takes_the_fast_path_and_others_do_not() {
+        let v = [len_field(1, b"Loss/train"), fixed32(2, 0.5f32.to_bits())].concat();
+        let summary = len_field(1, &v);
+        let common = [
+            fixed64(1, 2.5f64.to_bits()),
+            varint_field(2, 7),
+            len_field(5, &summary),
+        ]
+        .concat();
+        let e = simple_scalar(&common).unwrap();
+        assert_eq!(
+            (e.wall_time, e.step, e.tag, e.value),
+            (2.5, 7, "Loss/train", 0.5)
+        );
+        // Also without the defaults proto3 leaves out.
+        assert!(simple_scalar(&len_field(5, &summary)).is_some());
+        // A second value, metadata, or a field after the summary: general.
+        let two = len_field(5, &[summary.clone(), summary.clone()].concat());
+        assert!(simple_scalar(&two).is_none());
+        let meta = [
+            v.clone(),
+            len_field(9, &len_field(1, &len_field(1, b"scalars"))),
+        ]
+        .concat();
+        assert!(simple_scalar(&len_field(5, &len_field(1, &meta))).is_none());
+        let after = [common.clone(), len_field(7, &varint_field(1, 1))].concat();
+        assert!(simple_scalar(&after).is_none());
+        let mut names = TagNames::new();
+        assert_eq!(names.name("Loss/train"), (0, "train/loss"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.name("Loss/train"), (0, "train/loss"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.name("Accuracy/val"), (2, "test/acc"));
+        assert_eq!(names.name("lr"), (1, "lr"));
+        assert_eq!(names.tags.len(), 3);
     }
 
     #[test]

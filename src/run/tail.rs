@@ -49,6 +49,27 @@ pub enum TailItem<'a> {
         /// The parsed record, borrowing from the reader's buffers.
         record: LineRecord<'a>,
     },
+    /// A record of exactly one scalar, no vectors and no notes: the same as
+    /// a [`TailItem::Record`] of that, delivered without building a
+    /// [`LineRecord`] (TensorBoard's event files are mostly such records,
+    /// one per logged value).
+    Scalar {
+        /// 1-based record number.
+        line: u64,
+        /// Step of the record.
+        step: i64,
+        /// Wall-clock time, seconds since the epoch.
+        time: Option<f64>,
+        /// A number for `name`, the same for every item of that name until
+        /// the next [`TailItem::Reset`], so that a consumer can look up
+        /// what it keeps per name once (0, 1, 2, ... in order of first
+        /// appearance).
+        key: u32,
+        /// Metric name.
+        name: &'a str,
+        /// Value.
+        value: f64,
+    },
     /// A line that is not a record; it is skipped.
     Malformed {
         /// 1-based line number in the file.
@@ -357,6 +378,7 @@ mod tests {
         r.poll(&mut |item| {
             out.push(match item {
                 TailItem::Record { line, record } => Seen::Rec(line, record.step),
+                TailItem::Scalar { line, step, .. } => Seen::Rec(line, step),
                 TailItem::Malformed { line, .. } => Seen::Bad(line),
                 TailItem::Reset(_) => Seen::Reset,
                 TailItem::Warning(w) => panic!("unexpected warning {w}"),

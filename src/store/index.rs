@@ -170,8 +170,20 @@ impl MinMaxIndex {
     #[inline]
     pub fn push(&mut self, v: f64) {
         self.len += 1;
-        let mut e = Extent::of(v);
-        let mut level = 0;
+        let e = Extent::of(v);
+        // 31 times in 32 the value only widens the open block of level 0.
+        match self.levels.first_mut() {
+            Some(l) if l.open_len + 1 < FANOUT => {
+                l.open.merge(e);
+                l.open_len += 1;
+            }
+            _ => self.push_at(e, 0),
+        }
+    }
+
+    /// Adds `e` to the open block of `level`, completing blocks upwards.
+    #[cold]
+    fn push_at(&mut self, mut e: Extent, mut level: usize) {
         loop {
             if level == self.levels.len() {
                 self.levels.push(Level::default());

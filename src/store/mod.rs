@@ -44,6 +44,7 @@ impl Series {
         }
     }
 
+    #[inline]
     fn push(&mut self, record: u32, v: f64) {
         self.records.push(record);
         self.values.push(v);
@@ -257,7 +258,7 @@ impl RunStore {
 
     /// Appends one record.
     pub fn push(&mut self, r: &LineRecord<'_>) {
-        let rec = self.open_record(r);
+        let rec = self.open_record(r.step, r.time);
         for (name, v) in &r.scalars.0 {
             let id = self.resolve(name);
             self.metrics[id].push(rec, *v);
@@ -286,7 +287,11 @@ impl RunStore {
                     .get(&**name)
                     .is_some_and(|&id| self.vectors[id].records.last() == Some(&rec))
             });
-        let rec = if clash { self.open_record(r) } else { rec };
+        let rec = if clash {
+            self.open_record(r.step, r.time)
+        } else {
+            rec
+        };
         for (&id, (_, v)) in ids.iter().zip(&r.scalars.0) {
             self.metrics[id].push(rec, *v);
         }
@@ -294,14 +299,37 @@ impl RunStore {
         self.append_vectors_and_notes(rec, r);
     }
 
-    /// Starts a record for `r` (step, time, segment) and returns its number.
-    fn open_record(&mut self, r: &LineRecord<'_>) -> u32 {
+    /// The id of scalar metric `name`, created (empty) if new.
+    pub fn metric_id_or_insert(&mut self, name: &str) -> MetricId {
+        self.intern_metric(name)
+    }
+
+    /// Appends a record of one scalar, of metric `id`, and nothing else:
+    /// the same as [`RunStore::push_merging`] (`merge`) or
+    /// [`RunStore::push`] of that record, without building one.
+    #[inline]
+    pub fn push_scalar(&mut self, step: i64, time: Option<f64>, id: MetricId, v: f64, merge: bool) {
+        let rec = match self.steps.len().checked_sub(1) {
+            Some(last)
+                if merge
+                    && self.steps[last] == step
+                    && self.metrics[id].records.last() != Some(&(last as u32)) =>
+            {
+                last as u32
+            }
+            _ => self.open_record(step, time),
+        };
+        self.metrics[id].push(rec, v);
+    }
+
+    /// Starts a record (step, time, segment) and returns its number.
+    fn open_record(&mut self, step: i64, time: Option<f64>) -> u32 {
         let rec = self.steps.len() as u32;
-        if matches!(self.steps.last(), Some(&last) if r.step < last) {
+        if matches!(self.steps.last(), Some(&last) if step < last) {
             self.segment_starts.push(rec);
         }
-        self.steps.push(r.step);
-        self.times.push(r.time.unwrap_or(f64::NAN));
+        self.steps.push(step);
+        self.times.push(time.unwrap_or(f64::NAN));
         rec
     }
 
