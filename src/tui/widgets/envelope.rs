@@ -170,13 +170,16 @@ impl Widget for EnvelopeChart<'_> {
             let (a, b) = (self.ty(self.y.0), self.ty(self.y.1));
             let (a, b) = if a.is_finite() { (a, b) } else { (b - 1.0, b) };
             if (b - a).abs() < 1e-12 {
-                // A flat line sits in the middle of a small band around it.
-                let pad = if self.log_y {
-                    0.5
+                if !self.log_y && a.abs() < 1e-12 {
+                    // A series that is exactly 0 (`sc/collapsed` before any
+                    // collapse) lies on the floor of a 0..1 axis, not in a
+                    // ±1e-12 band that reads as noise.
+                    (0.0, 1.0)
                 } else {
-                    (a.abs() * 0.5).max(1e-12)
-                };
-                (a - pad, b + pad)
+                    // A flat line sits in the middle of a band around it.
+                    let pad = if self.log_y { 0.5 } else { a.abs() * 0.5 };
+                    (a - pad, b + pad)
+                }
             } else {
                 (a, b)
             }
@@ -404,6 +407,44 @@ mod tests {
             let mut buf = Buffer::empty(area);
             EnvelopeChart { ..chart.clone() }.render(area, &mut buf);
         }
+    }
+
+    /// The y labels of a chart of the flat series at `v`.
+    fn flat_labels(v: f64) -> (String, String) {
+        let theme = Theme::default_theme();
+        let traces = [Trace {
+            label: "a".into(),
+            color: Color::Red,
+            faint: false,
+            points: (0..40).map(|i| point(i as f64, v, v)).collect(),
+        }];
+        let chart = EnvelopeChart {
+            traces: &traces,
+            x: (0.0, 39.0),
+            y: (v, v),
+            log_y: false,
+            x_mode: XMode::Step,
+            cursor: None,
+            events: &[],
+            theme: &theme,
+        };
+        let area = Rect::new(0, 0, 30, 8);
+        let mut buf = Buffer::empty(area);
+        chart.render(area, &mut buf);
+        let row = |y: u16| -> String {
+            let s: String = (0..6).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        (row(0), row(6))
+    }
+
+    #[test]
+    fn a_flat_zero_series_gets_a_0_to_1_axis_not_a_tiny_band() {
+        assert_eq!(flat_labels(0.0), ("1".to_string(), "0".to_string()));
+        assert_eq!(flat_labels(2.0), ("3".to_string(), "1".to_string()));
     }
 
     #[test]
