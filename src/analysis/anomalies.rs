@@ -55,8 +55,9 @@ fn deviations_text(z: f64) -> String {
 
 type FirstNonFinite = (usize, Vec<(String, f64)>);
 
-/// The first NaN or ±Infinity of every scalar metric, per segment; metrics
-/// that turn non-finite at the same step share one event.
+/// The first NaN or ±Infinity of every metric (scalar, or any element of a
+/// vector), per segment; metrics that turn non-finite at the same step share
+/// one event.
 pub(super) fn non_finite(scope: &Scope<'_>, out: &mut Vec<Event>) {
     let mut first: BTreeMap<(usize, i64), FirstNonFinite> = BTreeMap::new();
     for name in scope.store.metric_names() {
@@ -76,6 +77,26 @@ pub(super) fn non_finite(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 .or_insert_with(|| (series.record(i), Vec::new()))
                 .1
                 .push((name.to_string(), values[i]));
+        }
+    }
+    // Vectors after scalars: a scalar names the event when both turn at once.
+    for name in scope.store.vector_names() {
+        let Some(vectors) = scope.store.vector(name) else {
+            continue;
+        };
+        for (seg, recs) in scope.segments.iter().enumerate() {
+            let found =
+                (vectors.visible_len(recs.start)..vectors.visible_len(recs.end)).find_map(|i| {
+                    let v = vectors.get(i).iter().copied().find(|v| !v.is_finite())?;
+                    Some((i, v))
+                });
+            if let Some((i, v)) = found {
+                first
+                    .entry((seg, vectors.step(i)))
+                    .or_insert_with(|| (vectors.record(i), Vec::new()))
+                    .1
+                    .push((name.to_string(), v));
+            }
         }
     }
     for ((segment, step), (record, metrics)) in first {
@@ -300,5 +321,36 @@ mod tests {
         assert_eq!(deviations_text(12.4), "12");
         assert_eq!(deviations_text(1000.0), "1000");
         assert_eq!(deviations_text(5.7e9), "over 1,000");
+    }
+
+    #[test]
+    fn a_non_finite_vector_element_is_an_event_once_per_segment() {
+        let store = crate::store::from_lines(&[
+            r#"{"step": 0, "scalars": {"train/loss": 1}, "vectors": {"sens/h1": [0.1, 0.2]}}"#,
+            r#"{"step": 1, "scalars": {"train/loss": 1}, "vectors": {"sens/h1": [0.1, "NaN"]}}"#,
+            r#"{"step": 2, "scalars": {"train/loss": 1}, "vectors": {"sens/h1": ["Infinity", 0.2]}}"#,
+            r#"{"step": 0, "scalars": {"train/loss": 1}, "vectors": {"sens/h1": [0.1, 0.2]}}"#,
+            r#"{"step": 1, "scalars": {"train/loss": "NaN"}, "vectors": {"sens/h1": ["-Infinity", 0.2]}}"#,
+        ]);
+        let events: Vec<_> = analyze(&store)
+            .into_iter()
+            .filter(|e| e.kind == EventKind::NonFinite)
+            .collect();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!((events[0].segment, events[0].step), (0, 1));
+        assert_eq!(events[0].metric, "sens/h1");
+        assert!(
+            events[0].message.contains("sens/h1 became NaN"),
+            "{}",
+            events[0].message
+        );
+        // Both turn at once in the resumed segment: the scalar names it.
+        assert_eq!((events[1].segment, events[1].step), (1, 1));
+        assert_eq!(events[1].metric, "train/loss");
+        assert!(
+            events[1].message.contains("train/loss, sens/h1"),
+            "{}",
+            events[1].message
+        );
     }
 }

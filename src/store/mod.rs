@@ -602,6 +602,11 @@ impl<'a> VectorView<'a> {
         self.run.steps[self.v.records[i] as usize]
     }
 
+    /// Record number of vector `i`.
+    pub fn record(&self, i: usize) -> usize {
+        self.v.records[i] as usize
+    }
+
     /// Number of vectors within the run's first `records` records: O(log n).
     pub fn visible_len(&self, records: usize) -> usize {
         self.v.records.partition_point(|&r| (r as usize) < records)
