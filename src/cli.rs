@@ -148,12 +148,10 @@ fn demo() -> anyhow::Result<ExitCode> {
     watched?;
     let summary = trained.map_err(|e| anyhow::anyhow!("demo training failed: {e}"))?;
     eprintln!(
-        "grokscope demo: {} epochs{} written to {}; look again with `grokscope watch {}` or `grokscope summary {}`",
+        "grokscope demo: {} epochs{} written to {dir}; look again with `grokscope replay {dir}` or `grokscope summary {dir}`",
         summary.epochs,
         if summary.stopped_early { " (stopped early)" } else { "" },
-        dir.display(),
-        dir.display(),
-        dir.display()
+        dir = dir.display(),
     );
     Ok(ExitCode::SUCCESS)
 }
