@@ -492,11 +492,11 @@ pub fn tensor_scalar(buf: &[u8]) -> Result<Option<f64>> {
         .or_else(|| half_bits.and_then(from_half)))
 }
 
+/// A protobuf encoder for the tests of this module and of `tfevents`.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
+pub(crate) mod encode {
+    /// Appends `v` as a varint.
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {
             out.push((v as u8) | 0x80);
             v >>= 7;
@@ -504,11 +504,49 @@ mod tests {
         out.push(v as u8);
     }
 
-    fn len_field(n: u32, bytes: &[u8], out: &mut Vec<u8>) {
-        varint(u64::from(n) << 3 | 2, out);
-        varint(bytes.len() as u64, out);
-        out.extend_from_slice(bytes);
+    /// Appends the key of field `n` with wire type `wire`.
+    pub fn key(n: u32, wire: u8, out: &mut Vec<u8>) {
+        varint(u64::from(n) << 3 | u64::from(wire), out);
     }
+
+    /// Field `n`, length-delimited.
+    pub fn len_field(n: u32, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 2, &mut out);
+        varint(bytes.len() as u64, &mut out);
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    /// Field `n`, fixed 64 bits.
+    pub fn fixed64(n: u32, v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 1, &mut out);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+
+    /// Field `n`, fixed 32 bits.
+    pub fn fixed32(n: u32, v: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 5, &mut out);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+
+    /// Field `n`, a varint.
+    pub fn varint_field(n: u32, v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        key(n, 0, &mut out);
+        varint(v, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode::{len_field, varint};
+    use super::*;
 
     #[test]
     fn decodes_rank0_tensors_of_every_supported_type() {
@@ -523,7 +561,7 @@ mod tests {
         let mut t = Vec::new();
         varint(1 << 3, &mut t);
         varint(dtype::BFLOAT16, &mut t);
-        len_field(4, &[0x40, 0x40], &mut t);
+        t.extend(len_field(4, &[0x40, 0x40]));
         assert_eq!(tensor_scalar(&t).unwrap(), Some(3.0));
         // dtype INT64 with int64_val = -5 (packed)
         let mut t = Vec::new();
@@ -531,25 +569,25 @@ mod tests {
         varint(dtype::INT64, &mut t);
         let mut packed = Vec::new();
         varint(-5i64 as u64, &mut packed);
-        len_field(10, &packed, &mut t);
+        t.extend(len_field(10, &packed));
         assert_eq!(tensor_scalar(&t).unwrap(), Some(-5.0));
         // A vector shape [3] is not a scalar.
         let mut dim = Vec::new();
         varint(1 << 3, &mut dim);
         varint(3, &mut dim);
         let mut shape = Vec::new();
-        len_field(2, &dim, &mut shape);
+        shape.extend(len_field(2, &dim));
         let mut t = Vec::new();
         varint(1 << 3, &mut t);
         varint(dtype::DOUBLE, &mut t);
-        len_field(2, &shape, &mut t);
+        t.extend(len_field(2, &shape));
         assert_eq!(tensor_scalar(&t).unwrap(), None);
     }
 
     #[test]
     fn truncated_input_is_an_error_not_a_panic() {
         let mut t = Vec::new();
-        len_field(1, b"train/loss", &mut t);
+        t.extend(len_field(1, b"train/loss"));
         for cut in 0..t.len() {
             let _ = Value::decode(&t[..cut]);
         }

@@ -470,47 +470,7 @@ mod tests {
     use crate::store::RunStore;
     use proptest::prelude::*;
 
-    /// A protobuf field, encoded.
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-
-    fn key(n: u32, wire: u8, out: &mut Vec<u8>) {
-        varint(u64::from(n) << 3 | u64::from(wire), out);
-    }
-
-    fn len_field(n: u32, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        key(n, 2, &mut out);
-        varint(bytes.len() as u64, &mut out);
-        out.extend_from_slice(bytes);
-        out
-    }
-
-    fn fixed64(n: u32, v: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        key(n, 1, &mut out);
-        out.extend_from_slice(&v.to_le_bytes());
-        out
-    }
-
-    fn fixed32(n: u32, v: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        key(n, 5, &mut out);
-        out.extend_from_slice(&v.to_le_bytes());
-        out
-    }
-
-    fn varint_field(n: u32, v: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        key(n, 0, &mut out);
-        varint(v, &mut out);
-        out
-    }
+    use crate::import::proto::encode::{fixed32, fixed64, len_field, varint_field};
 
     /// Fields in the order given, or shuffled.
     fn message(fields: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
