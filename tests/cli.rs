@@ -3,19 +3,12 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+use common::{fixture, grokscope};
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn grokscope() -> Command {
-    Command::cargo_bin("grokscope").unwrap()
-}
+#[path = "support/common.rs"]
+mod common;
 
 fn summary_json(path: &std::path::Path) -> Value {
     let out = grokscope()

@@ -3,14 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::grokscope;
 use grokscope::run::{Record, RunMeta, RunWriter};
 use grokscope::source::{RunFeed, RunSource};
 use predicates::prelude::*;
 
-fn grokscope() -> Command {
-    Command::cargo_bin("grokscope").unwrap()
-}
+#[path = "support/common.rs"]
+mod common;
 
 /// A run with every panel's metrics, planted events, NaN/±Inf values,
 /// records without wall time and a resumed segment.

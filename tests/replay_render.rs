@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::fixture;
 use grokscope::analysis::{EventKind, Severity};
 use grokscope::run::{parse_line, Record};
 use grokscope::source::{RunFeed, RunSource};
@@ -17,13 +18,10 @@ use grokscope::tui::{ui, Action, App, SharedRuns, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-const T0: f64 = 1_764_400_000.0;
+#[path = "support/common.rs"]
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+const T0: f64 = 1_764_400_000.0;
 
 /// 200 records ten steps and one second apart (the run was stopped for two
 /// hours after record 100): train accuracy reaches 1 (memorisation),

@@ -7,13 +7,16 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::grokscope;
 use dfdx::prelude::*;
 use grokscope::run::{RunMeta, FINISHED_NOTE, METRICS_FILE};
 use grokscope::source::{RunFeed, RunSource};
 use grokscope::train::{
     self, checkpoint_path, LossKind, ModularMlp, Preset, Task, TrainConfig, SPLIT_FILE,
 };
+
+#[path = "support/common.rs"]
+mod common;
 
 /// `preset` shrunk to p = 23 (or 200 glyphs) and `epochs`.
 fn small(preset: Preset, epochs: u64) -> TrainConfig {
@@ -160,10 +163,6 @@ fn checkpoints_and_split_are_written_and_load() {
         assert_ne!(m.0.weight.as_vec(), fresh.0.weight.as_vec());
     }
     assert!(!checkpoint_path(tmp.path(), 1).exists());
-}
-
-fn grokscope() -> Command {
-    Command::cargo_bin("grokscope").unwrap()
 }
 
 #[test]
