@@ -256,9 +256,15 @@ enum Reader {
 }
 
 impl Reader {
-    fn poll(&mut self, sink: &mut impl FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+    /// One poll of at most `max_bytes` (JSONL; an event-file reader reads
+    /// all it can).
+    fn poll(
+        &mut self,
+        sink: &mut impl FnMut(TailItem<'_>),
+        max_bytes: u64,
+    ) -> io::Result<PollStats> {
         match self {
-            Reader::Jsonl(r) => r.poll(sink),
+            Reader::Jsonl(r) => r.poll_limited(sink, max_bytes),
             Reader::TfEvents(r) => r.poll(sink),
         }
     }
@@ -304,6 +310,23 @@ impl RunFeed {
     /// Reads what was appended since the last call into the store. On error
     /// the store keeps what it had and the error is also kept in `health`.
     pub fn poll(&mut self) -> io::Result<PollStats> {
+        self.poll_bounded(u64::MAX)
+    }
+
+    /// Like [`RunFeed::poll`], but reads at most about `max_bytes` of the log;
+    /// the flag says whether more is left to read (poll again). A caller that
+    /// shares the store behind a lock can so release it between slices of a
+    /// large first load or re-read. TensorBoard runs are read in one whole
+    /// poll regardless of the budget (their framing reader has no budget), so
+    /// the flag is always `false` for them.
+    pub fn poll_some(&mut self, max_bytes: u64) -> io::Result<(PollStats, bool)> {
+        self.poll_bounded(max_bytes).map(|s| {
+            let more = s.more;
+            (s, more)
+        })
+    }
+
+    fn poll_bounded(&mut self, max_bytes: u64) -> io::Result<PollStats> {
         let RunFeed {
             reader,
             store,
@@ -320,7 +343,7 @@ impl RunFeed {
             scalar_ids,
             merge,
         };
-        let result = reader.poll(&mut |item| ingest.item(item));
+        let result = reader.poll(&mut |item| ingest.item(item), max_bytes);
         match &result {
             Ok(_) => health.read_error = None,
             Err(e) => health.read_error = Some(e.to_string()),

@@ -131,17 +131,26 @@ fn line() -> impl Strategy<Value = String> {
 }
 
 fn read_all(reader: &mut TailReader, out: &mut Vec<Item>) {
+    read_some(reader, out, u64::MAX);
+}
+
+/// One poll of at most `budget` bytes; returns whether more is left.
+fn read_some(reader: &mut TailReader, out: &mut Vec<Item>, budget: u64) -> bool {
     reader
-        .poll(&mut |item| match item {
-            TailItem::Record { line, record } => {
-                out.push(Item::Record(line, record.to_record().to_json_line()))
-            }
-            TailItem::Scalar { .. } => panic!("JSONL lines come as records"),
-            TailItem::Malformed { line, .. } => out.push(Item::Malformed(line)),
-            TailItem::Reset(r) => panic!("unexpected reset: {r}"),
-            TailItem::Warning(w) => panic!("unexpected warning: {w}"),
-        })
-        .unwrap();
+        .poll_limited(
+            &mut |item| match item {
+                TailItem::Record { line, record } => {
+                    out.push(Item::Record(line, record.to_record().to_json_line()))
+                }
+                TailItem::Scalar { .. } => panic!("JSONL lines come as records"),
+                TailItem::Malformed { line, .. } => out.push(Item::Malformed(line)),
+                TailItem::Reset(r) => panic!("unexpected reset: {r}"),
+                TailItem::Warning(w) => panic!("unexpected warning: {w}"),
+            },
+            budget,
+        )
+        .unwrap()
+        .more
 }
 
 proptest! {
@@ -180,6 +189,43 @@ proptest! {
             read_all(&mut reader, &mut got);
         }
         prop_assert_eq!(reader.pending_bytes(), 0);
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn budgeted_polls_deliver_what_one_poll_does(
+        lines in prop::collection::vec(line(), 0..40),
+        budgets in prop::collection::vec(1u64..200, 1..20),
+        partial in "[ -~]{0,20}",
+    ) {
+        let mut content = Vec::new();
+        for l in &lines {
+            content.extend_from_slice(l.as_bytes());
+            content.push(b'\n');
+        }
+        // A last line without its newline is held back by both.
+        content.extend_from_slice(partial.as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.jsonl");
+        std::fs::write(&path, &content).unwrap();
+        let mut whole = TailReader::new(&path);
+        let mut expected = Vec::new();
+        read_all(&mut whole, &mut expected);
+
+        // Many small budgets, cycling through the drawn ones.
+        let mut reader = TailReader::new(&path);
+        let mut got = Vec::new();
+        let mut polls = 0;
+        for budget in budgets.iter().cycle() {
+            polls += 1;
+            prop_assert!(polls <= content.len() + 2, "no progress");
+            if !read_some(&mut reader, &mut got, *budget) {
+                break;
+            }
+        }
+        prop_assert_eq!(reader.offset(), content.len() as u64);
+        prop_assert_eq!(reader.lines(), whole.lines());
+        prop_assert_eq!(reader.pending_bytes(), whole.pending_bytes());
         prop_assert_eq!(got, expected);
     }
 }

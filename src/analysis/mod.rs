@@ -296,13 +296,39 @@ impl StoreKey {
     }
 }
 
+/// The shortest interval between two analyses of a live run while its data
+/// keeps arriving ([`Analyzer::due`]).
+pub const MIN_REANALYSIS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A live run is analysed again at most once per this many times the cost of
+/// its last analysis (and [`MIN_REANALYSIS_INTERVAL`]), so analysis takes at
+/// most about a fifth of a core however big the run is.
+pub const REANALYSIS_COST_FACTOR: u32 = 4;
+
+/// The result of [`Analyzer::compute`]: events of one state of a store, to
+/// be handed to [`Analyzer::accept`].
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    key: StoreKey,
+    /// The events found.
+    pub events: Vec<Event>,
+    /// How long the analysis took (it sets the next throttle interval).
+    pub took: Duration,
+}
+
 /// Cached [`analyze`] results for one run: cheap to ask again when nothing
 /// changed.
+///
+/// A live dashboard splits an update in three so that the analysis itself
+/// can run while the store is only read-locked: [`Analyzer::due`] (is the
+/// store changed and the throttle interval over?), [`Analyzer::compute`] (a
+/// pure function of the store) and [`Analyzer::accept`] (store the result).
 #[derive(Debug, Clone, Default)]
 pub struct Analyzer {
     key: Option<StoreKey>,
     events: Vec<Event>,
     analysed_at: Option<Instant>,
+    cost: Duration,
 }
 
 impl Analyzer {
@@ -314,15 +340,10 @@ impl Analyzer {
     /// Analyses `store` again if it changed since the last call; returns
     /// whether the list of events changed.
     pub fn update(&mut self, store: &RunStore) -> bool {
-        let key = StoreKey::of(store);
-        if self.key == Some(key) {
+        if !self.is_stale(store) {
             return false;
         }
-        self.key = Some(key);
-        let events = analyze(store);
-        let changed = events != self.events;
-        self.events = events;
-        changed
+        self.accept(Analyzer::compute(store), Instant::now())
     }
 
     /// Like [`Analyzer::update`], but while data keeps arriving re-runs at
@@ -336,19 +357,75 @@ impl Analyzer {
         now: Instant,
         min_interval: Duration,
     ) -> bool {
+        if !self.due_after(store, now, min_interval) {
+            return false;
+        }
+        self.accept(Analyzer::compute(store), now)
+    }
+
+    /// How long after the last analysis the next one may run while data
+    /// keeps arriving: [`MIN_REANALYSIS_INTERVAL`], or
+    /// [`REANALYSIS_COST_FACTOR`] times the last analysis' cost if longer.
+    pub fn interval(&self) -> Duration {
+        MIN_REANALYSIS_INTERVAL.max(self.cost * REANALYSIS_COST_FACTOR)
+    }
+
+    /// Whether `store` should be analysed now: it changed since the last
+    /// analysis and either was never analysed, shrank (the log was
+    /// truncated or replaced), or [`Analyzer::interval`] has passed.
+    pub fn due(&self, store: &RunStore, now: Instant) -> bool {
+        self.due_after(store, now, self.interval())
+    }
+
+    /// When a stale store becomes [`Analyzer::due`] (`None` when it is not
+    /// stale); at or before `now` means at once.
+    pub fn due_at(&self, store: &RunStore) -> Option<Instant> {
+        if !self.is_stale(store) {
+            return None;
+        }
+        match (self.analysed_at, self.shrank(&StoreKey::of(store))) {
+            (Some(t), false) => Some(t + self.interval()),
+            // Never analysed or shrank: due at once.
+            _ => Some(Instant::now()),
+        }
+    }
+
+    fn due_after(&self, store: &RunStore, now: Instant, min_interval: Duration) -> bool {
         let key = StoreKey::of(store);
         if self.key == Some(key) {
             return false;
         }
-        let shrank = self.key.is_some_and(|k| key.records < k.records);
         let recent = self
             .analysed_at
             .is_some_and(|t| now.saturating_duration_since(t) < min_interval);
-        if recent && !shrank {
-            return false;
+        !recent || self.shrank(&key)
+    }
+
+    fn shrank(&self, key: &StoreKey) -> bool {
+        self.key.is_some_and(|k| key.records < k.records)
+    }
+
+    /// Analyses `store`: a pure function of it, which only needs to read it
+    /// (a shared lock is enough).
+    pub fn compute(store: &RunStore) -> Analysis {
+        let t = Instant::now();
+        let events = analyze(store);
+        Analysis {
+            key: StoreKey::of(store),
+            events,
+            took: t.elapsed(),
         }
+    }
+
+    /// Keeps the result of [`Analyzer::compute`], finished at `now`;
+    /// returns whether the list of events changed.
+    pub fn accept(&mut self, analysis: Analysis, now: Instant) -> bool {
+        self.key = Some(analysis.key);
         self.analysed_at = Some(now);
-        self.update(store)
+        self.cost = analysis.took;
+        let changed = analysis.events != self.events;
+        self.events = analysis.events;
+        changed
     }
 
     /// Whether the store has changed since the events were computed (a

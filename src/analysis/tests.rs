@@ -2,7 +2,9 @@
 //! a run with every event planted, and the caching and replay entry points.
 
 use super::testkit::{noisy, with_non_finite, Rng, Synth};
-use super::{analyze, analyze_until, Analyzer, EventKind};
+use super::{
+    analyze, analyze_until, Analyzer, EventKind, MIN_REANALYSIS_INTERVAL, REANALYSIS_COST_FACTOR,
+};
 
 /// A run in which nothing happens: every diagnostic metric at a level away
 /// from its thresholds, with Gaussian, uniform or log-normal noise.
@@ -224,6 +226,64 @@ fn throttled_updates_wait_for_the_interval_unless_the_log_was_replaced() {
     let replaced = prefix(100);
     assert!(analyzer.update_throttled(&replaced, start + second * 2 + second / 10, second));
     assert!(!analyzer.is_stale(&replaced));
+}
+
+#[test]
+fn due_and_accept_throttle_by_the_cost_of_the_last_analysis() {
+    use std::time::Duration;
+    let full = story(600).build();
+    let prefix = |records: usize| {
+        let mut s = store_prefix(&full, records);
+        s.shrink_to_fit();
+        s
+    };
+    let t0 = std::time::Instant::now();
+    let ms = Duration::from_millis;
+    let first = prefix(200);
+    let mut a = Analyzer::new();
+    // Never analysed: due at once.
+    assert!(a.due(&first, t0));
+    assert!(a
+        .due_at(&first)
+        .is_some_and(|t| t <= std::time::Instant::now()));
+    let mut result = Analyzer::compute(&first);
+    result.took = ms(10);
+    assert!(a.accept(result, t0));
+    let early = a.events().len();
+    // Unchanged: never due, nothing pending.
+    assert!(!a.due(&first, t0 + ms(10_000)));
+    assert_eq!(a.due_at(&first), None);
+    // Grown: pending, due MIN_REANALYSIS_INTERVAL after the last analysis.
+    assert_eq!(a.interval(), MIN_REANALYSIS_INTERVAL);
+    let grown = prefix(400);
+    assert!(a.is_stale(&grown));
+    assert!(!a.due(&grown, t0 + ms(100)));
+    assert!(!a.due(&grown, t0 + MIN_REANALYSIS_INTERVAL - ms(1)));
+    assert!(a.due(&grown, t0 + MIN_REANALYSIS_INTERVAL));
+    assert_eq!(a.due_at(&grown), Some(t0 + MIN_REANALYSIS_INTERVAL));
+    // An expensive analysis stretches the interval to 4x its cost.
+    let t1 = t0 + ms(600);
+    let mut result = Analyzer::compute(&grown);
+    result.took = ms(300);
+    a.accept(result, t1);
+    assert!(!a.is_stale(&grown));
+    assert_eq!(a.interval(), ms(300) * REANALYSIS_COST_FACTOR);
+    let all = prefix(600);
+    assert!(!a.due(&all, t1 + ms(1199)));
+    assert!(a.due(&all, t1 + ms(1200)));
+    assert_eq!(a.due_at(&all), Some(t1 + ms(1200)));
+    // A store that shrank (the log was replaced) is due at once.
+    let replaced = prefix(100);
+    assert!(a.due(&replaced, t1 + ms(1)));
+    // accept reports whether the events changed.
+    let mut result = Analyzer::compute(&all);
+    result.took = ms(1);
+    let before = a.events().to_vec();
+    let changed = a.accept(result, t1 + ms(1200));
+    assert_eq!(changed, before != a.events());
+    assert!(a.events().len() > early);
+    assert_eq!(a.interval(), MIN_REANALYSIS_INTERVAL);
+    assert!(!a.accept(Analyzer::compute(&all), t1 + ms(1300)));
 }
 
 /// The first `records` records of `store` as a store of their own.

@@ -96,6 +96,9 @@ pub struct PollStats {
     pub malformed: u64,
     /// Whether the reader started over.
     pub reset: bool,
+    /// Whether a byte budget ([`TailReader::poll_limited`]) ended the read
+    /// before the end of the file: poll again for the rest.
+    pub more: bool,
 }
 
 /// Identity of a file: device and inode where the platform has them.
@@ -172,6 +175,21 @@ impl TailReader {
     /// `sink`. Returns an error only when the file cannot be opened or read;
     /// the reader can be polled again afterwards.
     pub fn poll(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> io::Result<PollStats> {
+        self.poll_limited(sink, u64::MAX)
+    }
+
+    /// Like [`TailReader::poll`], but reads at most `max_bytes` bytes (at
+    /// least one); [`PollStats::more`] says whether the budget stopped it
+    /// before the end of the file. Polling again continues where it left off,
+    /// so a sequence of budgeted polls delivers exactly the items of one
+    /// unbudgeted poll (partial lines are held across polls as usual, and a
+    /// file that shrinks or is replaced in between still resets).
+    pub fn poll_limited(
+        &mut self,
+        sink: &mut dyn FnMut(TailItem<'_>),
+        max_bytes: u64,
+    ) -> io::Result<PollStats> {
+        let max_bytes = max_bytes.max(1);
         let mut stats = PollStats::default();
         let meta = fs::metadata(&self.path).map_err(|e| self.err(e))?;
         let id = file_id(&meta);
@@ -204,10 +222,16 @@ impl TailReader {
         // Sized to what was appended, so that many idle readers hold no
         // large buffers between polls.
         let growth = meta.len().saturating_sub(self.offset).max(4096);
-        let mut chunk = vec![0; growth.min(READ_CHUNK as u64) as usize];
+        let mut chunk = vec![0; growth.min(READ_CHUNK as u64).min(max_bytes) as usize];
         loop {
+            let left = max_bytes - stats.bytes;
+            if left == 0 {
+                stats.more = true;
+                break;
+            }
+            let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let file = self.file.as_mut().expect("opened above");
-            let n = match file.read(&mut chunk) {
+            let n = match file.read(&mut chunk[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -458,6 +482,35 @@ mod tests {
             }
         }));
         assert_eq!(steps, vec![2]);
+    }
+
+    #[test]
+    fn a_budgeted_read_stops_early_and_still_resets() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"{\"step\": 1}\n{\"step\": 2}\n{\"step\": 3}\n");
+        let mut r = TailReader::new(&p);
+        let mut seen = 0;
+        let stats = r.poll_limited(&mut |_| seen += 1, 15).unwrap();
+        assert_eq!((stats.bytes, stats.more, seen), (15, true, 1));
+        assert_eq!(r.pending_bytes(), 3);
+        // Truncated before the rest was read: the reader starts over.
+        fs::write(&p, b"{\"step\": 7}\n").unwrap();
+        let mut items = Vec::new();
+        let stats = r
+            .poll_limited(
+                &mut |i| {
+                    items.push(match i {
+                        TailItem::Reset(_) => Seen::Reset,
+                        TailItem::Record { line, record } => Seen::Rec(line, record.step),
+                        _ => Seen::Bad(0),
+                    })
+                },
+                1 << 20,
+            )
+            .unwrap();
+        assert!(stats.reset && !stats.more);
+        assert_eq!(items, vec![Seen::Reset, Seen::Rec(1, 7)]);
     }
 
     #[test]
