@@ -220,7 +220,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let s = super::train(&config, &out, stop, true)?;
     println!(
         "{} after {} epochs in {:.1} s ({:.1} epochs/s): train acc {:.4}, test acc {:.4}, \
-         sc/collapsed > 0.5 at {}, test acc > 0.9 at {}",
+         sc/collapsed > 0.5 {}, test acc > 0.9 {}",
         if s.stopped_early { "stopped" } else { "done" },
         s.epochs,
         s.seconds,
@@ -239,7 +239,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn milestone(epoch: Option<u64>) -> String {
-    epoch.map_or("never".into(), |e| format!("epoch {e}"))
+    epoch.map_or("never".into(), |e| format!("at epoch {e}"))
 }
 
 #[cfg(test)]
