@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::analysis::analyze;
+use crate::analysis::{analyze, RunContext};
 use crate::export::csv::{export_csv, write_csv};
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
@@ -226,7 +226,8 @@ fn export(
         }
     }
     if let Some(file) = png {
-        let events = analyze(&feed.store);
+        let mut events = analyze(&feed.store);
+        RunContext::of(feed.source.meta.as_ref()).apply(&mut events);
         let opts = PngOptions {
             palette,
             ..PngOptions::default()

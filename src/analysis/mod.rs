@@ -316,6 +316,49 @@ pub struct Analysis {
     pub took: Duration,
 }
 
+/// What a run's `meta.json` says that changes how its events read.
+///
+/// A run trained with StableMax cross-entropy logs `sc/collapsed` for the
+/// f32 *softmax* of its logits (docs/TRAINING.md): near 1 there says the
+/// logits are huge, not that this run stopped learning. Its collapse events
+/// are therefore worded for that and demoted to info.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunContext {
+    /// The run's training loss is StableMax (`config.loss` = `"stablemax"`).
+    pub stablemax: bool,
+}
+
+impl RunContext {
+    /// The context of a run with this `meta.json` (none: the default).
+    pub fn of(meta: Option<&crate::run::RunMeta>) -> RunContext {
+        let loss = meta
+            .and_then(|m| m.config.get("loss"))
+            .and_then(|v| v.as_str());
+        RunContext {
+            stablemax: loss.is_some_and(|l| l.eq_ignore_ascii_case("stablemax")),
+        }
+    }
+
+    /// Rewords `events` for this run.
+    pub fn apply(&self, events: &mut [Event]) {
+        if !self.stablemax {
+            return;
+        }
+        for e in events {
+            let state = match e.kind {
+                EventKind::CollapseOnset => "would begin to collapse",
+                EventKind::CollapseSaturation => "would be fully collapsed",
+                _ => continue,
+            };
+            let share = e.evidence.get("value").unwrap_or(f64::NAN) * 100.0;
+            e.severity = Severity::Info;
+            e.message = format!(
+                "Logits this large: an f32 softmax of them {state} ({share:.1}% of training samples at exactly zero loss); this run trains with StableMax, which does not saturate this way, so nothing stalled — sc/collapsed here tracks how fast the logits grow"
+            );
+        }
+    }
+}
+
 /// Cached [`analyze`] results for one run: cheap to ask again when nothing
 /// changed.
 ///
@@ -329,12 +372,21 @@ pub struct Analyzer {
     events: Vec<Event>,
     analysed_at: Option<Instant>,
     cost: Duration,
+    context: RunContext,
 }
 
 impl Analyzer {
     /// An analyzer that has seen nothing yet.
     pub fn new() -> Analyzer {
         Analyzer::default()
+    }
+
+    /// An analyzer whose events are worded for a run in `context`.
+    pub fn with_context(context: RunContext) -> Analyzer {
+        Analyzer {
+            context,
+            ..Analyzer::default()
+        }
     }
 
     /// Analyses `store` again if it changed since the last call; returns
@@ -419,10 +471,11 @@ impl Analyzer {
 
     /// Keeps the result of [`Analyzer::compute`], finished at `now`;
     /// returns whether the list of events changed.
-    pub fn accept(&mut self, analysis: Analysis, now: Instant) -> bool {
+    pub fn accept(&mut self, mut analysis: Analysis, now: Instant) -> bool {
         self.key = Some(analysis.key);
         self.analysed_at = Some(now);
         self.cost = analysis.took;
+        self.context.apply(&mut analysis.events);
         let changed = analysis.events != self.events;
         self.events = analysis.events;
         changed

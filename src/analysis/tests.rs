@@ -359,3 +359,38 @@ fn analysis_cost_on_a_million_points() {
         println!("  {name}: {:?}", t.elapsed());
     }
 }
+
+#[test]
+fn collapse_events_of_a_stablemax_run_read_as_information() {
+    use super::{RunContext, Severity};
+    use crate::run::RunMeta;
+    let meta = |loss: &str| RunMeta::new("r", serde_json::json!({ "loss": loss }));
+    assert!(RunContext::of(Some(&meta("stablemax"))).stablemax);
+    assert!(!RunContext::of(Some(&meta("softmax-f32"))).stablemax);
+    assert!(!RunContext::of(Some(&RunMeta::new("r", serde_json::json!({})))).stablemax);
+    assert!(!RunContext::of(None).stablemax);
+
+    let sc: Vec<f64> = (0..200).map(|i| (i as f64 / 100.0).min(1.0)).collect();
+    let store = Synth::new(10).series("sc/collapsed", &sc).build();
+    let plain = analyze(&store);
+    let kinds = [EventKind::CollapseOnset, EventKind::CollapseSaturation];
+    assert_eq!(plain.iter().map(|e| e.kind).collect::<Vec<_>>(), kinds);
+    assert!(plain.iter().all(|e| e.severity != Severity::Info));
+
+    let context = RunContext::of(Some(&meta("stablemax")));
+    let mut reworded = plain.clone();
+    context.apply(&mut reworded);
+    for (e, p) in reworded.iter().zip(&plain) {
+        assert_eq!((e.kind, e.step), (p.kind, p.step));
+        assert_eq!(e.severity, Severity::Info);
+        assert!(e.message.contains("StableMax"), "{}", e.message);
+        assert!(!e.message.contains("remedies"), "{}", e.message);
+    }
+    // The analyzer a live view or replay uses words them the same way.
+    let mut analyzer = Analyzer::with_context(context);
+    assert!(analyzer.update(&store));
+    assert_eq!(analyzer.events(), &reworded[..]);
+    let mut default = Analyzer::new();
+    default.update(&store);
+    assert_eq!(default.events(), &plain[..]);
+}

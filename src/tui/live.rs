@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::analysis::{Analyzer, Event};
+use crate::analysis::{Analyzer, Event, RunContext};
 use crate::source::{DiscoverError, RunFeed};
 use crate::watch::{WatchEvent, WatchMode, Watcher};
 
@@ -52,7 +52,7 @@ pub struct RunSet {
 impl RunSet {
     /// Adds a run, analysing what it holds.
     pub fn push(&mut self, feed: RunFeed) {
-        let mut analyzer = Analyzer::new();
+        let mut analyzer = Analyzer::with_context(RunContext::of(feed.source.meta.as_ref()));
         analyzer.update(&feed.store);
         self.push_analysed(feed, analyzer);
     }
@@ -206,7 +206,7 @@ fn apply(event: WatchEvent, runs: &SharedRuns, progress: &dyn Fn(), slice: u64) 
             // shared, without any lock.
             let mut feed = RunFeed::new(source);
             let more = feed.poll_some(slice).is_ok_and(|(_, more)| more); // errors are kept in feed.health
-            let mut analyzer = Analyzer::new();
+            let mut analyzer = Analyzer::with_context(RunContext::of(feed.source.meta.as_ref()));
             analyzer.update(&feed.store);
             let i = {
                 let mut set = runs.write();
