@@ -294,16 +294,13 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    #[test]
-    fn appended_records_reach_the_shared_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("metrics.jsonl");
-        std::fs::write(&log, "{\"step\": 1, \"scalars\": {\"train/loss\": 1}}\n").unwrap();
+    /// Ingest of `dir` polled every 5 ms, with a count of `changed` calls.
+    fn ingest_counting(dir: &Path) -> (SharedRuns, Arc<AtomicUsize>, Ingest) {
         let runs = SharedRuns::default();
         let count = Arc::new(AtomicUsize::new(0));
         let c = count.clone();
-        let _ingest = spawn_ingest(
-            dir.path(),
+        let ingest = spawn_ingest(
+            dir,
             WatchMode::Poll(Duration::from_millis(5)),
             runs.clone(),
             move || {
@@ -311,6 +308,15 @@ mod tests {
             },
         )
         .unwrap();
+        (runs, count, ingest)
+    }
+
+    #[test]
+    fn appended_records_reach_the_shared_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("metrics.jsonl");
+        std::fs::write(&log, "{\"step\": 1, \"scalars\": {\"train/loss\": 1}}\n").unwrap();
+        let (runs, count, _ingest) = ingest_counting(dir.path());
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         writeln!(f, "{{\"step\": 2, \"scalars\": {{\"train/loss\": 0.5}}}}").unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -417,18 +423,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("metrics.jsonl");
         std::fs::write(&log, jsonl(50, 1.0)).unwrap();
-        let runs = SharedRuns::default();
-        let count = Arc::new(AtomicUsize::new(0));
-        let c = count.clone();
-        let _ingest = spawn_ingest(
-            dir.path(),
-            WatchMode::Poll(Duration::from_millis(5)),
-            runs.clone(),
-            move || {
-                c.fetch_add(1, Ordering::SeqCst);
-            },
-        )
-        .unwrap();
+        let (runs, count, _ingest) = ingest_counting(dir.path());
         let deadline = Instant::now() + Duration::from_secs(10);
         while runs.read().feeds.first().map(|f| f.store.records()) != Some(50) {
             assert!(Instant::now() < deadline, "run never loaded");
