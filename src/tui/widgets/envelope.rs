@@ -371,28 +371,43 @@ mod tests {
         }
     }
 
+    /// One red trace through `points`.
+    fn trace(points: Vec<EnvPoint>) -> [Trace; 1] {
+        [Trace {
+            label: "a".into(),
+            color: Color::Red,
+            faint: false,
+            points,
+        }]
+    }
+
+    /// A chart of `traces` over steps 0..39 and values `y`.
+    fn chart<'a>(
+        traces: &'a [Trace],
+        y: (f64, f64),
+        events: &'a [EventMark],
+        theme: &'a Theme,
+    ) -> EnvelopeChart<'a> {
+        EnvelopeChart {
+            traces,
+            x: (0.0, 39.0),
+            y,
+            log_y: false,
+            x_mode: XMode::Step,
+            cursor: None,
+            events,
+            theme,
+        }
+    }
+
     #[test]
     fn spikes_and_nans_are_visible() {
         let theme = Theme::default_theme();
         let mut points: Vec<_> = (0..40).map(|i| point(i as f64, 1.0, 1.0)).collect();
         points[20] = point(20.0, 1.0, 100.0);
         points[30] = point(30.0, f64::NAN, f64::NAN);
-        let traces = [Trace {
-            label: "a".into(),
-            color: Color::Red,
-            faint: false,
-            points,
-        }];
-        let chart = EnvelopeChart {
-            traces: &traces,
-            x: (0.0, 39.0),
-            y: (1.0, 100.0),
-            log_y: false,
-            x_mode: XMode::Step,
-            cursor: None,
-            events: &[],
-            theme: &theme,
-        };
+        let traces = trace(points);
+        let chart = chart(&traces, (1.0, 100.0), &[], &theme);
         let area = Rect::new(0, 0, 30, 8);
         let mut buf = Buffer::empty(area);
         chart.clone().render(area, &mut buf);
@@ -412,22 +427,8 @@ mod tests {
     /// The y labels of a chart of the flat series at `v`.
     fn flat_labels(v: f64) -> (String, String) {
         let theme = Theme::default_theme();
-        let traces = [Trace {
-            label: "a".into(),
-            color: Color::Red,
-            faint: false,
-            points: (0..40).map(|i| point(i as f64, v, v)).collect(),
-        }];
-        let chart = EnvelopeChart {
-            traces: &traces,
-            x: (0.0, 39.0),
-            y: (v, v),
-            log_y: false,
-            x_mode: XMode::Step,
-            cursor: None,
-            events: &[],
-            theme: &theme,
-        };
+        let traces = trace((0..40).map(|i| point(i as f64, v, v)).collect());
+        let chart = chart(&traces, (v, v), &[], &theme);
         let area = Rect::new(0, 0, 30, 8);
         let mut buf = Buffer::empty(area);
         chart.render(area, &mut buf);
@@ -451,12 +452,7 @@ mod tests {
     fn events_are_dotted_lines_that_never_hide_data() {
         let theme = Theme::default_theme();
         let points: Vec<_> = (0..40).map(|i| point(i as f64, 1.0, 1.0)).collect();
-        let traces = [Trace {
-            label: "a".into(),
-            color: Color::Red,
-            faint: false,
-            points,
-        }];
+        let traces = trace(points);
         let events = [
             EventMark {
                 x: 10.0,
@@ -475,16 +471,7 @@ mod tests {
                 severity: Severity::Alert,
             },
         ];
-        let chart = EnvelopeChart {
-            traces: &traces,
-            x: (0.0, 39.0),
-            y: (0.0, 2.0),
-            log_y: false,
-            x_mode: XMode::Step,
-            cursor: None,
-            events: &events,
-            theme: &theme,
-        };
+        let chart = chart(&traces, (0.0, 2.0), &events, &theme);
         // No labels: the plot is the whole area, one cell per two steps;
         // the flat line at 1.0 lies in the bottom row.
         let area = Rect::new(0, 0, 20, 2);
@@ -511,10 +498,7 @@ mod tests {
 
         // With axis labels, a tick on the x-axis row marks each event even
         // where the data fills the column; the labels stay.
-        let full = [Trace {
-            points: (0..40).map(|i| point(i as f64, 0.0, 2.0)).collect(),
-            ..traces[0].clone()
-        }];
+        let full = trace((0..40).map(|i| point(i as f64, 0.0, 2.0)).collect());
         let area = Rect::new(0, 0, 30, 4);
         let mut buf = Buffer::empty(area);
         EnvelopeChart {
