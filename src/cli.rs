@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::analysis::{analyze, RunContext};
+use crate::analysis::{analyze_with, RunContext};
 use crate::export::csv::{export_csv, write_csv};
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
@@ -226,8 +226,7 @@ fn export(
         }
     }
     if let Some(file) = png {
-        let mut events = analyze(&feed.store);
-        RunContext::of(feed.source.meta.as_ref()).apply(&mut events);
+        let events = analyze_with(&feed.store, RunContext::of(feed.source.meta.as_ref()));
         let opts = PngOptions {
             palette,
             ..PngOptions::default()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::analysis::{analyze, Event, RunContext};
+use crate::analysis::{analyze_with, Event, RunContext};
 use crate::run::Num;
 use crate::source::{RunFeed, RunKind};
 
@@ -161,11 +161,7 @@ impl RunSummary {
             metrics,
             vectors,
             notes: store.notes().count(),
-            events: {
-                let mut events = analyze(store);
-                RunContext::of(feed.source.meta.as_ref()).apply(&mut events);
-                events
-            },
+            events: analyze_with(store, RunContext::of(feed.source.meta.as_ref())),
         }
     }
 

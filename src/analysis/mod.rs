@@ -211,6 +211,13 @@ pub fn analyze(store: &RunStore) -> Vec<Event> {
     analyze_until(store, store.records())
 }
 
+/// The events of a whole run, worded for its `context` (see [`RunContext`]).
+pub fn analyze_with(store: &RunStore, context: RunContext) -> Vec<Event> {
+    let mut events = analyze(store);
+    context.apply(&mut events);
+    events
+}
+
 /// The events of the run's first `records` records only: what a live view
 /// would have shown when the run was that far (for replay).
 pub fn analyze_until(store: &RunStore, records: usize) -> Vec<Event> {
