@@ -60,7 +60,7 @@ pub struct TrainArgs {
     pub optimizer: Option<String>,
     /// Training loss.
     #[arg(long, value_parser = PossibleValuesParser::new(
-        ["softmax-f16", "softmax-f32", "softmax-f64", "stablemax"]))]
+        ["softmax-f16", "softmax-f32", "softmax-f64", "stablemax", "mse"]))]
     pub loss: Option<String>,
     /// ⊥Grad on (`--perp-grad`, `--perp-grad true`) or off (`--perp-grad false`).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
@@ -71,6 +71,10 @@ pub struct TrainArgs {
     /// Epochs between two log records.
     #[arg(long, value_name = "N")]
     pub log_every: Option<u64>,
+    /// Also log at about ten log-spaced epochs per decade (1, 2, 3, 4, 5, 6,
+    /// 8, 10, 13, …), every diagnostic but sensitivity [default: on for lc].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub log_spaced: Option<bool>,
     /// Write a safetensors checkpoint every N epochs (0 = never).
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
@@ -124,6 +128,7 @@ impl TrainArgs {
         set(&mut c.betas[1], self.beta2);
         set(&mut c.perp_grad, self.perp_grad);
         set(&mut c.log_every, self.log_every);
+        set(&mut c.log_spaced, self.log_spaced);
         set(&mut c.checkpoint_every, self.checkpoint_every);
         set(&mut c.send_frac, self.send_frac);
         if self.send_every.is_some() {
