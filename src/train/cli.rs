@@ -19,8 +19,8 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// The experiment (see docs/TRAINING.md).
-    #[arg(long, value_name = "NAME", value_parser = PossibleValuesParser::new(
-        ["softmax", "stablemax", "perpgrad", "weight-decay", "lc", "demo"]))]
+    #[arg(long, value_name = "NAME",
+        value_parser = PossibleValuesParser::new(Preset::ALL.map(Preset::name)))]
     pub preset: String,
     /// Run folder [default: runs/<preset>-<UTC timestamp>].
     #[arg(long, value_name = "DIR")]
@@ -250,6 +250,21 @@ fn milestone(epoch: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_preset_is_accepted_on_the_command_line() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            train: TrainArgs,
+        }
+        for p in Preset::ALL {
+            let cli = Cli::try_parse_from(["train", "--preset", p.name()]).unwrap();
+            assert_eq!(cli.train.resolve().unwrap(), p.config());
+        }
+        assert!(Cli::try_parse_from(["train", "--preset", "nope"]).is_err());
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {
