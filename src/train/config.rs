@@ -279,8 +279,10 @@ impl Preset {
                 weight_decay: 0.01,
                 loss: LossKind::Mse,
                 batch_size: Some(200),
-                epochs: 4_000,
-                log_every: 4,
+                // 100,000 minibatch steps: the authors' MNIST runs go to
+                // ~1e5 steps, where the second descent has happened.
+                epochs: 20_000,
+                log_every: 20,
                 // The authors log steps < 30 each, < 150 every 10, < 1,000
                 // every 100, … (`train_mlp_mnist.py`): the first LC descent
                 // is over within about ten epochs.
