@@ -111,13 +111,14 @@ pub enum ThemeError {
         /// Where user themes are looked for.
         user_dir: String,
     },
-    /// A theme file could not be read.
-    #[error("cannot read theme {path}: {source}")]
+    /// A theme file could not be read (the error names the file).
+    #[error("cannot read theme: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, so not a `source()`: a chain printed with
+        /// `{:#}` names it once).
+        error: std::io::Error,
     },
     /// A theme file is not valid.
     #[error("theme {origin}: {message}")]
@@ -236,9 +237,17 @@ pub fn user_theme_dir() -> Option<PathBuf> {
 }
 
 fn from_file(path: &Path) -> Result<Theme, ThemeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
+    let read_error = |error| ThemeError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
+    };
+    let bytes =
+        crate::files::read_bounded(path, crate::files::MAX_THEME_BYTES).map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: not UTF-8 text", path.display()),
+        ))
     })?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("theme");
     parse(&text, &path.display().to_string()).map(|mut t| {
@@ -249,7 +258,9 @@ fn from_file(path: &Path) -> Result<Theme, ThemeError> {
     })
 }
 
-fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
+/// Parses the TOML text of a theme from `origin` (a file or built-in name)
+/// and resolves it over the built-in default.
+pub fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
     let file: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Invalid {
         origin: origin.to_string(),
         message: e.to_string(),
