@@ -131,12 +131,44 @@ fn y_range(series: &[SeriesView<'_>], scale: YScale) -> Option<(f64, f64)> {
     if lo > hi {
         return None;
     }
+    let (lo, hi) = (
+        lo.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+        hi.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+    );
     let pad = if hi > lo {
         0.05 * (hi - lo)
     } else {
         0.5_f64.max(lo.abs() * 0.1)
     };
-    Some((lo - pad, hi + pad))
+    Some(axis_range(lo - pad, hi + pad))
+}
+
+/// Largest magnitude an axis reaches. Values of a run may span ±1.8e308,
+/// whose difference is infinite: plotters' tick search then never ends.
+/// Values beyond the limit are drawn past the edge of the panel.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// An axis plotters can draw: finite, increasing, and at least a
+/// billionth of its magnitude wide (two values that differ in the last
+/// bits of an `f64` would leave ticks no room to advance).
+pub(super) fn axis_range(lo: f64, hi: f64) -> (f64, f64) {
+    let lo = if lo.is_nan() {
+        0.0
+    } else {
+        lo.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let hi = if hi.is_nan() {
+        1.0
+    } else {
+        hi.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let min_span = (lo.abs().max(hi.abs()) * 1e-9).max(1e-300);
+    if hi - lo >= min_span {
+        return (lo, hi);
+    }
+    let mid = lo / 2.0 + hi / 2.0;
+    (mid - min_span, mid + min_span)
 }
 
 /// Min/max envelope paths of a series (one path per segment), about one
