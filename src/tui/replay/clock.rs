@@ -4,8 +4,10 @@
 //! Each record gets a virtual time, computed once ([`Timeline`]): by default
 //! the run's recorded wall time, so that 1× replays it as fast as it
 //! trained; gaps that are missing, go backwards or are huge (a run resumed
-//! hours later) are played as one ordinary gap instead ([`GAP_FACTOR`]). A
-//! log without usable times plays at a steady [`STEADY_SECS`] per record.
+//! hours later) are played as one ordinary gap instead ([`GAP_FACTOR`]),
+//! unless long gaps are the run's rhythm (a writer that logs in bursts,
+//! [`RHYTHM_GAPS`]). A log without usable times plays at a steady
+//! [`STEADY_SECS`] per record.
 //! Everything else — play, pause, speed, seeks, jumps to events — is
 //! arithmetic on one position and a binary search over the timeline:
 //! O(log n), never a pass over the data.
@@ -24,6 +26,13 @@ pub const MAX_SPEED: f64 = SPEEDS[SPEEDS.len() - 1];
 /// is played as one median gap (a run stopped and resumed later, a long
 /// evaluation): replay shows training, not waiting.
 pub const GAP_FACTOR: f64 = 100.0;
+/// Long gaps (over [`GAP_FACTOR`] median gaps) are the run's rhythm, not
+/// pauses to squeeze, when there are at least this many of them and
+/// together they hold more than half of the run's time: a writer that
+/// logs in bursts (1,000 records a second, flushed every few
+/// milliseconds) has a tiny median gap and a long gap before every burst.
+/// The median long gap is then the typical gap instead.
+pub const RHYTHM_GAPS: usize = 10;
 /// Virtual seconds per record when the log has no usable wall times.
 pub const STEADY_SECS: f64 = 0.1;
 /// Without `--speed`, the slowest speed (from 1× up) that plays the whole
@@ -77,7 +86,13 @@ impl Timeline {
         }
         let mid = positive.len() / 2;
         let median = *positive.select_nth_unstable_by(mid, f64::total_cmp).1;
-        let cap = GAP_FACTOR * median;
+        let mut cap = GAP_FACTOR * median;
+        let mut long: Vec<f64> = positive.iter().copied().filter(|&d| d > cap).collect();
+        let total: f64 = positive.iter().sum();
+        if long.len() >= RHYTHM_GAPS && long.iter().sum::<f64>() > total / 2.0 {
+            let mid = long.len() / 2;
+            cap = GAP_FACTOR * *long.select_nth_unstable_by(mid, f64::total_cmp).1;
+        }
         let mut squeezed = 0;
         let mut at = Vec::with_capacity(n);
         at.push(0.0);
