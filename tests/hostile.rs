@@ -139,7 +139,6 @@ fn a_fifo_log_in_a_watched_folder_blocks_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.jsonl");
     fs::write(&good, "{\"step\": 1}\n").unwrap();
-    mkfifo(&dir.path().join("x.jsonl"));
     let runs = SharedRuns::default();
     let ingest = grokscope::tui::live::spawn_ingest(
         dir.path(),
@@ -148,6 +147,10 @@ fn a_fifo_log_in_a_watched_folder_blocks_nothing() {
         || {},
     )
     .unwrap();
+    wait_until("the good run", || runs.read().feeds.len() == 1);
+    // Created while watched, as a writer that uses a named pipe would.
+    mkfifo(&dir.path().join("x.jsonl"));
+    wait_until("the FIFO to be found", || runs.read().feeds.len() == 2);
     let mut f = fs::OpenOptions::new().append(true).open(&good).unwrap();
     f.write_all(b"{\"step\": 2}\n").unwrap();
     wait_until("the good run to update past the FIFO", || {
