@@ -1021,18 +1021,28 @@ fn the_dashboard_refuses_a_standard_output_that_is_not_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("r.jsonl");
     fs::write(&log, loss_log(3, 1.0)).unwrap();
-    for cmd in ["watch", "replay"] {
-        let out = grokscope()
-            .arg(cmd)
-            .arg(&log)
+    for args in [vec!["watch"], vec!["replay"], vec!["demo"]] {
+        let mut cmd = grokscope();
+        cmd.args(&args);
+        if args[0] != "demo" {
+            cmd.arg(&log);
+        }
+        // `demo` would train into ./runs: refused before that, but were it
+        // not, into the temporary folder.
+        let out = cmd
+            .current_dir(dir.path())
             .timeout(TIMEOUT)
             .output()
             .unwrap();
         assert!(!out.status.success());
         assert!(out.stdout.is_empty(), "nothing written to the file");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("standard output is not a terminal"), "{err}");
+        assert!(
+            err.contains("standard output is not a terminal"),
+            "{args:?}: {err}"
+        );
     }
+    assert!(!dir.path().join("runs").exists(), "demo trained nothing");
 }
 
 /// Item 16: `TERM=dumb` was ignored.
