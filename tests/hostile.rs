@@ -1137,3 +1137,42 @@ fn error_messages_name_their_file_once() {
         "{err}"
     );
 }
+
+/// A theme that does not parse is one line saying where and what, however
+/// long the offending line: nesting 300,000 deep once printed a 600 KB
+/// excerpt of the file, its newlines shown as `\n`.
+#[test]
+fn a_broken_theme_is_reported_on_one_short_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("r.jsonl");
+    fs::write(&log, loss_log(2, 1.0)).unwrap();
+    let n = 300_000;
+    let cases = [
+        (
+            "deep.toml",
+            format!("x = {}{}\n", "[".repeat(n), "]".repeat(n)),
+            "line 1, column",
+        ),
+        (
+            "typo.toml",
+            "name = \"t\"\n\naccent = \n".to_string(),
+            "line 3, column 10: ",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let theme = dir.path().join(name);
+        fs::write(&theme, text).unwrap();
+        let out = grokscope()
+            .args(["export", "--png", "/dev/null", "--theme"])
+            .arg(&theme)
+            .arg(&log)
+            .timeout(TIMEOUT)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(!err.contains("\\n") && err.len() < 500, "{name}: {err}");
+    }
+}

@@ -263,9 +263,30 @@ fn from_file(path: &Path) -> Result<Theme, ThemeError> {
 pub fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
     let file: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Invalid {
         origin: origin.to_string(),
-        message: e.to_string(),
+        message: toml_message(text, &e),
     })?;
     resolve(&file, origin)
+}
+
+/// A TOML error on one line: where, then what. The parser's own display
+/// quotes the offending line of the file under a header; that excerpt can
+/// be a megabyte long, and the message is printed on one line anyway
+/// (control characters such as its newlines shown as escapes).
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end();
+    let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+        return what.to_string();
+    };
+    let before = &text.as_bytes()[..at];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = 1 + String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count();
+    format!("line {line}, column {column}: {what}")
 }
 
 /// Resolves `file` over the built-in default.
