@@ -69,20 +69,20 @@ impl Timeline {
     pub fn from_times(times: impl ExactSizeIterator<Item = Option<f64>>) -> Timeline {
         let times: Vec<Option<f64>> = times.map(|t| t.filter(|t| t.is_finite())).collect();
         let n = times.len();
-        // Gaps between consecutive records, where both have a time and the
-        // clock did not go back.
+        // Gaps between consecutive records, where both have a time, the
+        // clock did not go back and the difference fits an f64.
         let gap = |i: usize| match (times[i - 1], times[i]) {
-            (Some(a), Some(b)) if b >= a => Some(b - a),
+            (Some(a), Some(b)) if b >= a && (b - a).is_finite() => Some(b - a),
             _ => None,
+        };
+        let steady = || Timeline {
+            at: (0..n).map(|i| i as f64 * STEADY_SECS).collect(),
+            pacing: Pacing::Steady,
         };
         let usable = (1..n).filter(|&i| gap(i).is_some()).count();
         let mut positive: Vec<f64> = (1..n).filter_map(gap).filter(|&d| d > 0.0).collect();
         if n < 2 || usable * 2 < n - 1 || positive.is_empty() {
-            let at = (0..n).map(|i| i as f64 * STEADY_SECS).collect();
-            return Timeline {
-                at,
-                pacing: Pacing::Steady,
-            };
+            return steady();
         }
         let mid = positive.len() / 2;
         let median = *positive.select_nth_unstable_by(mid, f64::total_cmp).1;
@@ -105,6 +105,11 @@ impl Timeline {
                 }
             };
             at.push(at[i - 1] + d);
+        }
+        if !at[n - 1].is_finite() {
+            // Times near the ends of the f64 range (a log written with
+            // garbage times) add up to more than an f64 holds.
+            return steady();
         }
         Timeline {
             at,

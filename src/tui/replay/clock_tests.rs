@@ -322,6 +322,12 @@ fn without_usable_times_records_play_at_a_steady_rate() {
     steady(vec![Some(7.0); 5]);
     // The clock ran backwards throughout.
     steady((0..10).rev().map(|i| Some(i as f64)).collect());
+    // Times at the ends of the f64 range: gaps and their sum overflow. The
+    // timeline was once infinitely long ("0:00 / 5124095576030431:00:15").
+    let t = steady([-1e308, 1e308, 5e-324, 1e308, f64::MAX].map(Some).to_vec());
+    assert_eq!(t.duration(), 4.0 * STEADY_SECS);
+    let t = Timeline::from_times([Some(-f64::MAX), Some(f64::MAX), Some(f64::MAX)].into_iter());
+    assert!(t.duration().is_finite(), "{}", t.duration());
 }
 
 #[test]
