@@ -11,7 +11,8 @@ use crate::export::csv::{export_csv, write_csv};
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
 use crate::source::{discover, RunFeed};
-use crate::summary::RunSummary;
+use crate::summary::{write_json, RunSummary};
+use crate::text::printable;
 pub use crate::train::cli::TrainArgs;
 use crate::tui::theme::{user_theme_dir, Theme};
 
@@ -90,7 +91,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("grokscope: {e:#}");
+            // Errors quote paths and log contents: print them inert.
+            eprintln!("grokscope: {}", printable(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -134,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Quitting the dashboard stops training after its current epoch, with the
 /// log complete.
 fn demo() -> anyhow::Result<ExitCode> {
+    crate::tui::check_terminal()?;
     let stamp = crate::train::cli::timestamp(std::time::SystemTime::now());
     let dir = PathBuf::from("runs").join(format!("demo-{stamp}"));
     let handle = crate::train::spawn(crate::train::demo_config(), &dir)
@@ -164,17 +167,28 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    // One run that cannot be read is an error; in a folder of runs, the
+    // others are still reported, the unreadable one with its reason.
+    let single = sources.len() == 1;
     let mut summaries = Vec::with_capacity(sources.len());
+    let mut unreadable = Vec::new();
     for source in sources {
-        let feed = RunFeed::load(source)?;
+        let feed = if single {
+            RunFeed::load(source)?
+        } else {
+            RunFeed::load_or_report(source)
+        };
+        if let Some(e) = &feed.health.read_error {
+            unreadable.push(e.clone());
+        }
         summaries.push(RunSummary::of(&feed));
     }
     let mut out = std::io::stdout().lock();
     if json {
         if summaries.len() == 1 {
-            serde_json::to_writer_pretty(&mut out, &summaries[0])?;
+            write_json(&mut out, &summaries[0])?;
         } else {
-            serde_json::to_writer_pretty(&mut out, &summaries)?;
+            write_json(&mut out, &summaries)?;
         }
         writeln!(out)?;
     } else {
@@ -185,7 +199,19 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             write!(out, "{}", s.to_text())?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out.flush()?;
+    if unreadable.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &unreadable {
+        eprintln!("grokscope: warning: run not read: {}", printable(e));
+    }
+    eprintln!(
+        "grokscope: {} of {} runs could not be read; the others are reported above",
+        unreadable.len(),
+        summaries.len()
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 fn export(

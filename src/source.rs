@@ -3,15 +3,19 @@
 //! A run is a folder holding `metrics.jsonl` (and optionally `meta.json`),
 //! or a bare `*.jsonl` file; or, from TensorBoard, a folder holding
 //! `*tfevents*` files, or one such file. A folder that is none of these
-//! holds runs: every run below it (to [`MAX_DEPTH`] levels) is found.
+//! holds runs: every run below it (to [`MAX_DEPTH`] levels) is found, each
+//! real folder visited once however many symbolic links lead to it.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::import::tfevents::{event_files, is_event_file, TfRunReader};
-use crate::run::{PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
+use crate::run::{
+    PartialLine, PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE,
+};
 use crate::store::{MetricId, RunStore};
 
 /// How deep [`discover`] looks below a folder of runs.
@@ -51,17 +55,18 @@ impl RunSource {
     /// The run at `path` (a run folder or a `.jsonl` file), if it is one.
     pub fn at(path: &Path) -> Option<RunSource> {
         // A run folder's own log names the folder's run.
-        if path.file_name().is_some_and(|n| n == METRICS_FILE) && path.is_file() {
+        if path.file_name().is_some_and(|n| n == METRICS_FILE) && is_log_entry(path) {
             if let Some(run) = path.parent().and_then(RunSource::at) {
                 return Some(run);
             }
         }
         if path.is_dir() {
             let log = path.join(METRICS_FILE);
-            if !log.is_file() {
+            if !is_log_entry(&log) {
                 return RunSource::tfevents_dir(path);
             }
-            let (meta, meta_error) = if path.join(META_FILE).exists() {
+            // A dangling link named meta.json is reported too.
+            let (meta, meta_error) = if fs::symlink_metadata(path.join(META_FILE)).is_ok() {
                 match RunMeta::read(path) {
                     Ok(m) => (Some(m), None),
                     Err(e) => (None, Some(e.to_string())),
@@ -95,7 +100,7 @@ impl RunSource {
                 meta: None,
                 meta_error: None,
             })
-        } else if path.is_file() && is_event_file(path) {
+        } else if is_event_file(path) && is_log_entry(path) {
             Some(RunSource::tfevents(path, file_name(path)))
         } else {
             None
@@ -130,7 +135,31 @@ fn file_name(path: &Path) -> String {
 
 /// Whether `path` names a JSONL log file.
 pub fn is_jsonl(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "jsonl") && !path.is_dir()
+    path.extension().is_some_and(|e| e == "jsonl") && is_log_entry(path)
+}
+
+/// Whether `path` exists and is not a folder: a log, or something named
+/// like one (a FIFO, a device) that reading will refuse with a clear
+/// message rather than let vanish from the list.
+fn is_log_entry(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_dir())
+}
+
+/// What makes two paths the same file or folder.
+#[cfg(unix)]
+type Identity = (u64, u64);
+#[cfg(not(unix))]
+type Identity = PathBuf;
+
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path) -> Option<Identity> {
+    fs::canonicalize(path).ok()
 }
 
 /// Why a path holds no runs.
@@ -156,7 +185,7 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
         path: path.to_path_buf(),
         error,
     })?;
-    if meta.is_file() {
+    if !meta.is_dir() {
         return RunSource::at(path)
             .map(|r| vec![r])
             .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
@@ -173,16 +202,26 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
         path: path.to_path_buf(),
         error,
     })?;
-    collect(path, 0, &mut out);
+    let mut seen = HashSet::new();
+    seen.extend(identity(path));
+    collect(path, 0, &mut out, &mut seen);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
+/// Adds the runs below `dir` to `out`. `seen` holds every folder visited
+/// and every run found, so that a symbolic link to a folder already seen
+/// (a loop such as `ln -s . again`, or a second name for a run) adds
+/// nothing.
+fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>, seen: &mut HashSet<Identity>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    for entry in entries.flatten() {
+    // In name order, so that of two names for one run the same is kept
+    // every time.
+    let mut entries: Vec<fs::DirEntry> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
         let p = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if hidden {
@@ -190,6 +229,12 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
         }
         if is_event_file(&p) {
             continue; // Part of the folder's own TensorBoard run.
+        }
+        let Some(id) = identity(&p) else {
+            continue; // Vanished, or a dangling link.
+        };
+        if !seen.insert(id) {
+            continue;
         }
         let run = RunSource::at(&p);
         // TensorBoard log folders nest runs (SummaryWriter.add_scalars
@@ -199,7 +244,7 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
             out.push(run);
         }
         if descend && depth < MAX_DEPTH && p.is_dir() {
-            collect(&p, depth + 1, out);
+            collect(&p, depth + 1, out, seen);
         }
     }
 }
@@ -224,6 +269,10 @@ pub struct IngestHealth {
     pub read_error: Option<String>,
     /// Bytes of an incomplete last line held back.
     pub pending_bytes: usize,
+    /// A last line without its newline that is not a complete record, as
+    /// a one-off read of a run ([`RunFeed::load`]) found it: a writer may
+    /// still be writing it, or have crashed mid-line.
+    pub partial_last_line: Option<PartialLine>,
     /// Modification time of the log at the last poll.
     pub last_write: Option<SystemTime>,
 }
@@ -245,6 +294,7 @@ impl IngestHealth {
         self.malformed = 0;
         self.malformed_lines.clear();
         self.first_malformed = None;
+        self.partial_last_line = None;
     }
 }
 
@@ -369,7 +419,8 @@ impl RunFeed {
                 scalar_ids,
                 merge: false,
             };
-            r.finish(&mut |item| ingest.item(item));
+            let partial = r.finish(&mut |item| ingest.item(item));
+            health.partial_last_line = partial;
         }
         health.pending_bytes = reader.pending_bytes();
     }
@@ -381,6 +432,19 @@ impl RunFeed {
         feed.finish();
         feed.store.shrink_to_fit();
         Ok(feed)
+    }
+
+    /// Reads the whole run once like [`RunFeed::load`], but a read error
+    /// is kept in the feed's `health.read_error` instead of returned, with
+    /// whatever was read before it: for reports over many runs, where one
+    /// unreadable run must not hide the others.
+    pub fn load_or_report(source: RunSource) -> RunFeed {
+        let mut feed = RunFeed::new(source);
+        if feed.poll().is_ok() {
+            feed.finish();
+        }
+        feed.store.shrink_to_fit();
+        feed
     }
 }
 
@@ -419,10 +483,13 @@ impl Ingest<'_> {
             } => {
                 self.health.records += 1;
                 let id = match self.scalar_ids.get(key as usize) {
-                    Some(&Some(id)) => id,
+                    Some(&Some(id)) => Some(id),
                     _ => self.scalar_id(key, name),
                 };
-                self.store.push_scalar(step, time, id, value, self.merge);
+                // A name over a limit is counted by the store, not kept.
+                if let Some(id) = id {
+                    self.store.push_scalar(step, time, id, value, self.merge);
+                }
             }
             TailItem::Record { record, .. } => {
                 self.health.records += 1;
@@ -443,14 +510,14 @@ impl Ingest<'_> {
     }
 
     #[cold]
-    fn scalar_id(&mut self, key: u32, name: &str) -> MetricId {
-        let id = self.store.metric_id_or_insert(name);
+    fn scalar_id(&mut self, key: u32, name: &str) -> Option<MetricId> {
+        let id = self.store.metric_id_or_insert(name)?;
         let key = key as usize;
         if self.scalar_ids.len() <= key {
             self.scalar_ids.resize(key + 1, None);
         }
         self.scalar_ids[key] = Some(id);
-        id
+        Some(id)
     }
 }
 

@@ -6,6 +6,10 @@
 //! wall time has an empty `time`. Metrics come in order of first appearance,
 //! each in record order (a resumed run's steps go back where it did).
 //! Vector metrics (`sens/<layer>`) have no scalar points and are left out.
+//! Cells are quoted as RFC 4180 says (by the `csv` crate); control and bidi
+//! characters in run and metric names are written as visible escapes
+//! ([`crate::text::printable`]), so that the CSV is safe to print on a
+//! terminal (`--csv -`) and to open in any viewer.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -13,6 +17,7 @@ use std::path::Path;
 
 use super::ExportError;
 use crate::store::RunStore;
+use crate::text::printable;
 
 /// The header row.
 pub const HEADER: [&str; 5] = ["run", "metric", "step", "time", "value"];
@@ -35,11 +40,15 @@ pub fn number_cell(v: f64) -> String {
 pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER).map_err(io::Error::from)?;
+    let run = printable(run);
+    let run = run.as_ref();
     let mut step = String::new();
     for name in store.metric_names() {
         let Some(series) = store.series(name) else {
             continue;
         };
+        let name = printable(name);
+        let name = name.as_ref();
         for i in 0..series.len() {
             step.clear();
             step.push_str(&series.step(i).to_string());
@@ -54,9 +63,9 @@ pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()
 
 /// Writes the CSV of `store` to the file `path`.
 pub fn export_csv(run: &str, store: &RunStore, path: &Path) -> Result<(), ExportError> {
-    let fail = |source| ExportError::Write {
+    let fail = |error| ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = File::create(path).map_err(fail)?;
     let mut out = BufWriter::new(file);

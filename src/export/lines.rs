@@ -131,12 +131,54 @@ fn y_range(series: &[SeriesView<'_>], scale: YScale) -> Option<(f64, f64)> {
     if lo > hi {
         return None;
     }
+    let (lo, hi) = (
+        lo.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+        hi.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+    );
     let pad = if hi > lo {
         0.05 * (hi - lo)
     } else {
         0.5_f64.max(lo.abs() * 0.1)
     };
-    Some((lo - pad, hi + pad))
+    Some(axis_range(lo - pad, hi + pad))
+}
+
+/// `v`, or 0 when it is zero but for rounding: ticks of a wide axis are
+/// computed in steps whose errors dwarf zero ("-2.5e291" on ±1e307).
+fn snap_to_zero(v: f64, axis: (f64, f64)) -> f64 {
+    if v.abs() < (axis.1 - axis.0) * 1e-12 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Largest magnitude an axis reaches. Values of a run may span ±1.8e308,
+/// whose difference is infinite: plotters' tick search then never ends.
+/// Values beyond the limit are drawn past the edge of the panel.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// An axis plotters can draw: finite, increasing, and at least a
+/// billionth of its magnitude wide (two values that differ in the last
+/// bits of an `f64` would leave ticks no room to advance).
+pub(super) fn axis_range(lo: f64, hi: f64) -> (f64, f64) {
+    let lo = if lo.is_nan() {
+        0.0
+    } else {
+        lo.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let hi = if hi.is_nan() {
+        1.0
+    } else {
+        hi.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let min_span = (lo.abs().max(hi.abs()) * 1e-9).max(1e-300);
+    if hi - lo >= min_span {
+        return (lo, hi);
+    }
+    let mid = lo / 2.0 + hi / 2.0;
+    (mid - min_span, mid + min_span)
 }
 
 /// Min/max envelope paths of a series (one path per segment), about one
@@ -289,7 +331,7 @@ pub(super) fn draw_line_panel(
         .axis_desc_style(text(12, palette.dim))
         .x_desc("step")
         .x_label_formatter(&|v| format_value(*v))
-        .y_label_formatter(&|v| scale.label(*v))
+        .y_label_formatter(&|v| scale.label(snap_to_zero(*v, y)))
         .draw()?;
     if !secondary.is_empty() {
         chart
@@ -369,6 +411,24 @@ mod tests {
     use super::*;
     use crate::analysis::testkit::Synth;
     use crate::export::png::step_range;
+
+    #[test]
+    fn axes_are_finite_and_ticks_near_zero_read_zero() {
+        let y = y_range(&[], YScale::Linear);
+        assert_eq!(y, None);
+        let store = Synth::new(1).series("a/b", &[1e308, -1e308]).build();
+        let s = store.series("a/b").unwrap();
+        let (lo, hi) = y_range(&[s], YScale::Linear).unwrap();
+        assert!(
+            (hi - lo).is_finite() && lo < -1e306 && hi > 1e306,
+            "{lo} {hi}"
+        );
+        assert_eq!(snap_to_zero(-2.49e291, (lo, hi)), 0.0);
+        assert_eq!(snap_to_zero(2e306, (lo, hi)), 2e306);
+        let (lo, hi) = axis_range(1e17, 1e17 + 16.0);
+        assert!(hi - lo >= 1e8, "{lo} {hi}");
+        assert_eq!(axis_range(f64::NAN, 3.0), (0.0, 3.0));
+    }
 
     #[test]
     fn envelopes_break_at_non_finite_values_and_segments() {

@@ -15,12 +15,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// The file could not be created or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Write {
         /// The output file.
         path: PathBuf,
-        /// What the OS said.
-        source: io::Error,
+        /// What the OS said (in the message, so not a `source()`: a chain
+        /// printed with `{:#}` names it once).
+        error: io::Error,
     },
     /// Drawing the picture failed.
     #[error("{}: cannot render: {message}", path.display())]

@@ -159,9 +159,9 @@ pub fn export_png(
         message,
     };
     // Create the file first: an unwritable path fails before any drawing.
-    let file = File::create(path).map_err(|source| ExportError::Write {
+    let file = File::create(path).map_err(|error| ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let rgb = render(run, store, events, opts).map_err(render_error)?;
     let mut encoder = ::png::Encoder::new(BufWriter::new(file), opts.width, opts.height);
@@ -169,7 +169,7 @@ pub fn export_png(
     encoder.set_depth(::png::BitDepth::Eight);
     let write_error = |e: ::png::EncodingError| ExportError::Write {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e),
+        error: std::io::Error::other(e),
     };
     let mut writer = encoder.write_header().map_err(write_error)?;
     writer.write_image_data(&rgb).map_err(write_error)?;
@@ -194,13 +194,15 @@ fn steps(store: &RunStore) -> Option<(i64, i64)> {
         })
 }
 
-/// The step range every panel shares (never empty).
+/// The step range every panel shares (never empty, and wide enough to
+/// draw even where neighbouring steps are one `f64` apart, near 2^63).
 pub(super) fn step_range(store: &RunStore) -> (f64, f64) {
-    match steps(store) {
+    let (lo, hi) = match steps(store) {
         None => (0.0, 1.0),
         Some((lo, hi)) if lo == hi => (lo as f64 - 1.0, hi as f64 + 1.0),
         Some((lo, hi)) => (lo as f64, hi as f64),
-    }
+    };
+    super::lines::axis_range(lo, hi)
 }
 
 fn draw(
@@ -265,6 +267,53 @@ fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders `values` of train/loss (at `steps`) within a time limit:
+    /// plotters' tick search loops forever on an infinite or degenerate
+    /// axis.
+    fn renders_in_time(steps: &[i64], values: &[f64]) {
+        let lines: Vec<String> = steps
+            .iter()
+            .zip(values)
+            .map(|(s, v)| {
+                let v = crate::run::Num(*v);
+                format!(
+                    r#"{{"step": {s}, "scalars": {{"train/loss": {}, "sc/collapsed": {}}}}}"#,
+                    serde_json::to_string(&v).unwrap(),
+                    serde_json::to_string(&v).unwrap()
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let store = crate::store::from_lines(&lines);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let label = format!("{steps:?} {values:?}");
+        std::thread::spawn(move || {
+            let opts = PngOptions {
+                width: 400,
+                height: 300,
+                ..PngOptions::default()
+            };
+            let _ = tx.send(render("x", &store, &[], &opts).map(|_| ()));
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(r) => r.unwrap(),
+            Err(_) => panic!("rendering {label} did not finish"),
+        }
+    }
+
+    #[test]
+    fn extreme_values_and_steps_render_in_time() {
+        renders_in_time(&[0, 1], &[1e308, -1e308]);
+        renders_in_time(&[0, 1], &[f64::MAX, f64::MAX]);
+        renders_in_time(&[0, 1, 2], &[-f64::MAX, 0.0, f64::MIN_POSITIVE]);
+        renders_in_time(&[0, 1], &[1e17, 1e17 + 16.0]);
+        renders_in_time(&[0, 1], &[1.0, 1.0 + f64::EPSILON]);
+        renders_in_time(&[0, 1], &[5e-324, 1e-323]);
+        renders_in_time(&[i64::MAX - 1, i64::MAX], &[1.0, 2.0]);
+        renders_in_time(&[i64::MIN, i64::MAX], &[1.0, 2.0]);
+        renders_in_time(&[(1 << 62) + 1, (1 << 62) + 2], &[1.0, 2.0]);
+    }
 
     #[test]
     fn renders_an_empty_store_at_the_requested_size() {

@@ -15,7 +15,8 @@
 //!   pending analysis still runs when data stops arriving (the loop wakes
 //!   when the next one is due; with nothing stale it sleeps until an event).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
@@ -47,6 +48,9 @@ pub struct RunSet {
     /// What analysis found in each run (same order as `feeds`), kept up to
     /// date by the ingest thread.
     analyzers: Vec<Analyzer>,
+    /// The feed of each log path: a watched folder may hold thousands of
+    /// runs, and every event names one.
+    by_log: HashMap<PathBuf, usize>,
 }
 
 impl RunSet {
@@ -59,8 +63,18 @@ impl RunSet {
 
     /// Adds a run with its analyzer (analysed before the lock was taken).
     fn push_analysed(&mut self, feed: RunFeed, analyzer: Analyzer) {
+        self.by_log
+            .insert(feed.source.log.clone(), self.feeds.len());
         self.feeds.push(feed);
         self.analyzers.push(analyzer);
+    }
+
+    /// The run whose log is at `log`.
+    pub fn position(&self, log: &Path) -> Option<usize> {
+        self.by_log
+            .get(log)
+            .copied()
+            .filter(|&i| self.feeds.get(i).is_some_and(|f| f.source.log == log))
     }
 
     /// Re-analyses run `i` if its data changed, unthrottled; returns
@@ -199,7 +213,7 @@ fn ingest_loop(rx: &Receiver<WatchEvent>, runs: &SharedRuns, changed: &dyn Fn())
 fn apply(event: WatchEvent, runs: &SharedRuns, progress: &dyn Fn(), slice: u64) -> bool {
     match event {
         WatchEvent::NewRun(source) => {
-            if runs.read().feeds.iter().any(|f| f.source.log == source.log) {
+            if runs.read().position(&source.log).is_some() {
                 return false;
             }
             // The first slice and its analysis happen before the run is
@@ -221,7 +235,7 @@ fn apply(event: WatchEvent, runs: &SharedRuns, progress: &dyn Fn(), slice: u64) 
             true
         }
         WatchEvent::Changed(log) => {
-            let i = runs.read().feeds.iter().position(|f| f.source.log == log);
+            let i = runs.read().position(&log);
             i.is_some_and(|i| read_run(runs, i, progress, slice))
         }
         WatchEvent::Warning(w) => {

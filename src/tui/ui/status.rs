@@ -8,8 +8,9 @@ use ratatui::Frame;
 
 use super::Ctx;
 
-/// Longest alert message shown before it is cut with "…".
+/// Longest alert message shown (in terminal columns) before it is cut with "…".
 const ALERT_CHARS: usize = 72;
+use crate::text;
 use crate::tui::run_state::format_age;
 
 /// Draws the status line.
@@ -67,6 +68,14 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
             spans.push(sep());
             spans.push(Span::styled(format!("⚠ {e}"), theme.warning));
         }
+        if let Some(w) = h.warnings.last() {
+            spans.push(sep());
+            spans.push(Span::styled(format!("⚠ {w}"), theme.warning));
+        }
+        if let Some(w) = feed.store.refused().warnings().first() {
+            spans.push(sep());
+            spans.push(Span::styled(format!("⚠ {w}"), theme.warning));
+        }
     } else {
         spans.push(Span::styled("waiting for runs", theme.dim));
     }
@@ -112,8 +121,8 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
     if let Some(top) = events.iter().max_by_key(|e| (e.severity, e.step)) {
         let style = theme.severity(top.severity);
         let mut message = top.message.clone();
-        if message.chars().count() > ALERT_CHARS {
-            message = message.chars().take(ALERT_CHARS - 1).collect::<String>() + "…";
+        if text::width(&message) > ALERT_CHARS {
+            message = text::truncate_to_width(&message, ALERT_CHARS - 1).to_string() + "…";
         }
         spans.push(sep());
         spans.push(Span::styled(
