@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diag;
 pub mod export;
 pub mod import;
+pub mod numfmt;
 pub mod run;
 pub mod source;
 pub mod store;
