@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::analysis::{analyze_with, Event, RunContext};
+use crate::analysis::{diagnose, Diagnosis, Event, RunContext, Verdict};
+use crate::numfmt::precise as format_value;
 use crate::run::Num;
 use crate::source::{RunFeed, RunKind};
 
@@ -76,6 +77,8 @@ pub struct RunSummary {
     pub vectors: BTreeMap<String, VectorSummary>,
     /// Number of notes.
     pub notes: usize,
+    /// The state of the run now, with its reason ([`crate::analysis::Verdict`]).
+    pub verdict: Verdict,
     /// What the run is doing, from [`crate::analysis`], by segment and step.
     pub events: Vec<Event>,
 }
@@ -139,6 +142,11 @@ impl RunSummary {
                 health.pending_bytes
             ));
         }
+        let Diagnosis { events, verdict } = diagnose(
+            store,
+            RunContext::of(feed.source.meta.as_ref()),
+            store.records(),
+        );
         let kind = match feed.source.kind {
             RunKind::Jsonl => "jsonl",
             RunKind::TfEvents => "tfevents",
@@ -161,7 +169,8 @@ impl RunSummary {
             metrics,
             vectors,
             notes: store.notes().count(),
-            events: analyze_with(store, RunContext::of(feed.source.meta.as_ref())),
+            verdict,
+            events,
         }
     }
 
@@ -255,6 +264,10 @@ impl RunSummary {
             out.push('\n');
             write_table(&mut out, &header, &rows);
         }
+        let _ = writeln!(out, "\nverdict   {}", self.verdict.line());
+        if !self.verdict.advice.is_empty() {
+            let _ = writeln!(out, "          {}", self.verdict.advice);
+        }
         self.write_events(&mut out);
         out
     }
@@ -296,32 +309,6 @@ impl RunSummary {
     }
 }
 
-/// A value for humans: 6 significant digits, exponent form when very large
-/// or small, and the format's spellings of non-finite values.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-4..1e6).contains(&a) {
-        return format!("{v:.4e}");
-    }
-    let s = format!("{v:.6}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 /// Left-aligns the first column and right-aligns the others.
 fn write_table<const N: usize>(out: &mut String, header: &[&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(|h| h.chars().count());
@@ -342,20 +329,5 @@ fn write_table<const N: usize>(out: &mut String, header: &[&str; N], rows: &[[St
         }
         out.push_str(line.trim_end());
         out.push('\n');
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_read_well() {
-        assert_eq!(format_value(0.5), "0.5");
-        assert_eq!(format_value(1234.56789), "1234.56789");
-        assert_eq!(format_value(1e-9), "1.0000e-9");
-        assert_eq!(format_value(-0.0), "0");
-        assert_eq!(format_value(f64::NEG_INFINITY), "-Infinity");
-        assert_eq!(format_value(3.0), "3");
     }
 }

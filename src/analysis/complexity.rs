@@ -10,8 +10,9 @@
 //! own range, its level and the noise of the bucket medians.
 
 use super::robust::{finite_points, median_in_place, noise_sigma};
-use super::thresholds::show;
+use super::thresholds::{TestAcc, GROKKED_ACC};
 use super::{Event, EventKind, Scope};
+use crate::numfmt::{percent, short as show};
 
 /// Number of bucket medians the series is reduced to: enough to place a
 /// phase within 0.4% of the run, and it bounds the cost of everything after
@@ -25,7 +26,9 @@ pub const LC_SMOOTH: usize = 5;
 pub const LC_MIN_POINTS: usize = 20;
 
 /// The rise to the peak must be at least this fraction of the smoothed
-/// curve's range (max − min): the peak is a main feature of the curve.
+/// curve's range (max − min) from the trough on: the peak is a main feature
+/// of the curve after its first descent (which can be far larger, as the
+/// initial density of a fresh network is high).
 pub const LC_MIN_RISE_OF_RANGE: f64 = 0.25;
 
 /// …and at least this fraction of the peak value: a 1% bump of an
@@ -72,15 +75,18 @@ pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
             ],
         ));
         if let Some((i, level)) = found.descent {
+            let peak_step = series.step(found.peak);
+            let step = series.step(i);
             out.push(Event::at(
                 EventKind::LcSecondDescent,
                 &series,
                 i,
                 seg,
                 format!(
-                    "Second descent of local complexity: lc/train fell from its peak {} to {}; regions are migrating to the decision boundary, which usually comes with grokking of test accuracy",
+                    "Second descent of local complexity: lc/train fell from its peak {} to {}; linear regions are leaving the training points (in Humayun et al. they migrate to the decision boundary){}",
                     show(found.peak_value),
-                    show(level)
+                    show(level),
+                    descent_outlook(scope, seg, peak_step, step)
                 ),
                 vec![
                     ("value", level),
@@ -89,6 +95,43 @@ pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 ],
             ));
         }
+    }
+}
+
+/// What test accuracy says about a second descent between the peak (at
+/// `peak_step`) and `step`: the paper ties the descent to grokking, so the
+/// message says whether this run's test accuracy bears that out.
+fn descent_outlook(scope: &Scope<'_>, seg: usize, peak_step: i64, step: i64) -> String {
+    let Some(test) = scope.test_acc() else {
+        return "; there it comes with grokking of test accuracy, which this run does not log"
+            .into();
+    };
+    let (Some(at_peak), Some(now)) = (test.at_step(seg, peak_step), TestAcc::at(scope, seg, step))
+    else {
+        return String::new();
+    };
+    let later = test
+        .ranges
+        .get(seg)
+        .and_then(|r| (r.end > r.start).then(|| test.value(r.end - 1)))
+        .filter(|v| v.is_finite())
+        .unwrap_or(now.now);
+    if at_peak >= GROKKED_ACC {
+        format!(
+            "; test accuracy was already {} at the peak, so here it reorganises a network that had generalised",
+            percent(at_peak)
+        )
+    } else if now.now - at_peak >= 0.05 || later - at_peak >= 0.1 {
+        format!(
+            "; test accuracy climbs with it ({} at the peak, {} now): the grokking the paper describes",
+            percent(at_peak),
+            percent(now.now.max(later).min(1.0))
+        )
+    } else {
+        format!(
+            "; but test accuracy stays at {}: this descent does not come with generalisation",
+            percent(now.now)
+        )
     }
 }
 
@@ -130,36 +173,41 @@ fn phases_in(idx: &[usize], x: &[f64]) -> Option<Phases> {
             w.iter().sum::<f64>() / w.len() as f64
         })
         .collect();
-    let (lo, hi) = s
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let range_s = hi - lo;
-    // The peak: the point with the largest rise above the lowest point before it.
-    let (mut best_rise, mut peak, mut trough) = (0.0, 0, 0);
+    let noise = LC_NOISE_K * sigma;
+    // Lowest point after each bucket (to confirm a peak by the fall after it).
+    let mut low_after = s.clone();
+    for b in (0..buckets.saturating_sub(1)).rev() {
+        low_after[b] = low_after[b].min(low_after[b + 1]);
+    }
+    // The peak: of the points the curve has come down from, the one with
+    // the largest rise above the lowest point before it (a rise still
+    // under way at the newest point is not a peak yet).
+    let (mut best_rise, mut peak, mut trough) = (0.0, None, 0);
     let mut low = 0;
     for b in 0..buckets {
         if s[b] < s[low] {
             low = b;
         }
-        if s[b] - s[low] > best_rise {
-            (best_rise, peak, trough) = (s[b] - s[low], b, low);
+        let rise = s[b] - s[low];
+        let confirmed = s[b] - low_after[b] >= (LC_PEAK_CONFIRM * rise).max(noise);
+        if rise > best_rise && confirmed {
+            (best_rise, peak, trough) = (rise, Some(b), low);
         }
     }
-    let noise = LC_NOISE_K * sigma;
-    let rise_ok = best_rise >= LC_MIN_RISE_OF_RANGE * range_s
+    let peak = peak?;
+    let (lo, hi) = s[trough..]
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let rise_ok = best_rise >= LC_MIN_RISE_OF_RANGE * (hi - lo)
         && best_rise >= LC_MIN_RISE_REL * s[peak].abs()
         && best_rise > noise;
     if !rise_ok {
         return None;
     }
     let after = &s[peak..];
-    let lowest_after = after.iter().copied().fold(f64::INFINITY, f64::min);
-    let confirm = (LC_PEAK_CONFIRM * best_rise).max(noise);
-    if s[peak] - lowest_after < confirm {
-        return None;
-    }
+    let lowest_after = low_after[peak];
     let fall_bar = (LC_MIN_FALL * best_rise).max(noise);
     let descent = after
         .iter()
