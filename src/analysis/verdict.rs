@@ -350,6 +350,23 @@ pub(super) fn verdict(scope: &Scope<'_>, events: &[Event]) -> Verdict {
         )
         .advise("most samples' softmax rounds to exactly 1, so they give no gradient and learning stops before the network generalises; retrain with StableMax, ⊥Grad, weight decay or an f64 softmax");
     }
+    // Collapsing, under way: on a fitted run the collapsed share (a smooth
+    // measurement) has passed 10% and climbed by 5 points over the last
+    // quarter of the segment.
+    if let Some((c, since)) = train_acc
+        .filter(|&a| a >= FITTED_ACC)
+        .and_then(|_| collapse_under_way(scope, seg, last_step))
+    {
+        let test_text = test_acc
+            .map(|t| format!(", test {}", percent(t)))
+            .unwrap_or_default();
+        return verdict(
+            RunState::Collapsing,
+            since,
+            format!("{} of samples collapsed and rising{test_text}", percent(c)),
+        )
+        .advise("the softmax of more and more samples rounds to exactly 1, so they stop giving a gradient; learning will stop before the network generalises unless you switch to StableMax, ⊥Grad, weight decay or an f64 softmax");
+    }
     if let Some(a) = train_acc.filter(|&a| a >= FITTED_ACC) {
         let fit_since = [EventKind::Memorisation, EventKind::Fitted]
             .into_iter()
@@ -424,6 +441,27 @@ pub(super) fn verdict(scope: &Scope<'_>, events: &[Event]) -> Verdict {
         parts.push(acc_text);
     }
     verdict(RunState::Fitting, None, parts.join(", "))
+}
+
+/// The collapsed share now and the step it passed 10%, when collapse is
+/// under way: `sc/collapsed` describes the training loss, is smooth (a
+/// measurement), is at least 10% and rose by 5 points or more over the last
+/// quarter of the segment.
+fn collapse_under_way(scope: &Scope<'_>, seg: usize, last_step: i64) -> Option<(f64, Option<i64>)> {
+    if !scope.collapse_is_real {
+        return None;
+    }
+    let sc = scope.metric("sc/collapsed")?;
+    let (_, values) = sc.finite(seg);
+    let c = now(&values)?;
+    let tail = &values[values.len().saturating_sub(16)..];
+    let smooth =
+        super::robust::noise_sigma(tail, &mut Vec::new()) <= super::thresholds::COLLAPSE_MAX_NOISE;
+    let l = latest(&sc, seg)?;
+    let back = (last_step - l.first_step) / 4;
+    let before = sc.median_over(seg, last_step - 2 * back..last_step - back);
+    let rising = before.is_finite() && c - before >= RISING_ACC;
+    (c >= 0.1 && smooth && rising).then(|| (c, crossing_step(&sc, seg, 0.1)))
 }
 
 /// The first step of a latest-view, or 0.
@@ -644,6 +682,38 @@ mod tests {
             v.reason
         );
         assert!(!v.advice.contains("learning rate"), "{}", v.advice);
+    }
+
+    #[test]
+    fn collapse_under_way_before_its_onset_is_collapsing() {
+        // sc/collapsed climbs smoothly from 0 (point 200) to 0.4 (point 400).
+        let sc: Vec<f64> = (0..400)
+            .map(|i| (i as f64 - 200.0).max(0.0) / 500.0)
+            .collect();
+        let v = verdict_of(
+            Synth::new(10)
+                .series("train/acc", &fit(400))
+                .series("test/acc", &[0.01; 400])
+                .series("sc/collapsed", &sc),
+        );
+        assert_eq!(v.state, RunState::Collapsing, "{v:?}");
+        assert_eq!(v.step, Some(2500));
+        assert!(
+            v.reason
+                .starts_with("39.4% of samples collapsed and rising"),
+            "{}",
+            v.reason
+        );
+        // The same numbers at random are no collapse.
+        let mut rng = super::super::testkit::Rng::new(9);
+        let random: Vec<f64> = (0..400).map(|_| 0.4 * rng.uniform()).collect();
+        let v = verdict_of(
+            Synth::new(10)
+                .series("train/acc", &fit(400))
+                .series("test/acc", &[0.01; 400])
+                .series("sc/collapsed", &random),
+        );
+        assert_eq!(v.state, RunState::Memorised, "{v:?}");
     }
 
     #[test]
