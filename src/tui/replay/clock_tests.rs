@@ -349,8 +349,8 @@ fn the_scrubber_position_is_the_newest_record_on_show() {
 fn the_default_speed_plays_a_run_within_a_minute() {
     assert_eq!(auto_speed(0.0), 1.0);
     assert_eq!(auto_speed(60.0), 1.0);
-    assert_eq!(auto_speed(89.1), 2.0); // runs/demo-p59
-    assert_eq!(auto_speed(1222.7), 50.0); // runs/softmax-p113
+    assert_eq!(auto_speed(89.1), 2.0); // an 89 s run
+    assert_eq!(auto_speed(1222.7), 50.0); // a 20-minute run
     assert_eq!(auto_speed(1e9), MAX_SPEED);
 }
 
