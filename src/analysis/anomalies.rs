@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::robust::{SortedWindow, MAD_TO_SIGMA};
 use super::roles::Metric;
+use super::thresholds::{COLLAPSE_UNDER_WAY, GROKKED_ACC};
 use super::{Event, EventKind, Scope, Severity};
 use crate::numfmt::{percent, short};
 use crate::store::SeriesView;
@@ -183,6 +184,10 @@ struct Incident<'a> {
     also: Vec<String>,
     acc_drop: Option<f64>,
     lost_fit: bool,
+    /// `sc/collapsed` just before the spike, when collapse was under way.
+    collapsed_before: Option<f64>,
+    /// Test accuracy just before the spike.
+    test_before: Option<f64>,
 }
 
 /// Loss spikes on every loss metric; spikes of several losses that start
@@ -200,6 +205,10 @@ pub(super) fn spikes(scope: &Scope<'_>, out: &mut Vec<Event>) {
     names.sort_by_key(|n| (!is(n, &train_name), !is(n, &test_name), n.to_string()));
     let train_acc = scope.train_acc();
     let test_acc = scope.test_acc();
+    let collapsed = scope
+        .collapse_is_real
+        .then(|| scope.metric("sc/collapsed"))
+        .flatten();
     let mut incidents: Vec<Incident<'_>> = Vec::new();
     for name in names {
         let Some(metric) = Metric::of(scope, name) else {
@@ -235,6 +244,22 @@ pub(super) fn spikes(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 let peak = metric.series.value(spike.peak);
                 let lost_fit = acc_drop.is_some_and(|d| d >= 0.05)
                     || (is_train && first.is_some_and(|f| peak >= SPIKE_LOST_FIT * f));
+                let before =
+                    metric.step(spike.start.saturating_sub(1).max(range_start(&metric, seg)));
+                // The collapsed share falls back a little before the
+                // unstable step, so look at its highest over the trailing
+                // window the spike was measured against.
+                let window_start = metric.step(
+                    spike
+                        .start
+                        .saturating_sub(SPIKE_WINDOW)
+                        .max(range_start(&metric, seg)),
+                );
+                let collapsed_before = collapsed
+                    .as_ref()
+                    .and_then(|m| m.highest_between(seg, window_start, before))
+                    .filter(|&c| c >= COLLAPSE_UNDER_WAY);
+                let test_before = test_acc.as_ref().and_then(|m| m.at_step(seg, before));
                 incidents.push(Incident {
                     seg,
                     metric: metric.clone(),
@@ -243,6 +268,8 @@ pub(super) fn spikes(scope: &Scope<'_>, out: &mut Vec<Event>) {
                     also: Vec::new(),
                     acc_drop,
                     lost_fit,
+                    collapsed_before,
+                    test_before,
                 });
             }
         }
@@ -270,10 +297,23 @@ fn spike_event(c: &Incident<'_>) -> Event {
         Some(d) if d >= 0.05 => format!(" and accuracy fell by {}", percent(d)),
         _ => String::new(),
     };
-    let advice = if lost_fit {
-        "the run lost part of what it had learned — often a learning rate too high or an unstable optimiser (Adam's ε at tiny gradients); check norm/grad around it"
-    } else {
-        "accuracy held and the loss stayed small, so nothing was lost: such spikes at tiny losses are common with Adam (the slingshot effect) and often come with a jump in test accuracy"
+    let advice = match (c.collapsed_before, lost_fit) {
+        (Some(sc), _) => format!(
+            "up to {} of the training samples had collapsed shortly before it: with their gradient gone the optimiser's step turns unstable (Adam's ε at tiny gradients) and the collapsed share falls back — the sawtooth of softmax collapse{}; StableMax, ⊥Grad or weight decay avoid it",
+            percent(sc),
+            if lost_fit { ", and this one lost part of the fit" } else { "" }
+        ),
+        (None, true) => "the run lost part of what it had learned — often a learning rate too high or an unstable optimiser (Adam's ε at tiny gradients); check norm/grad around it".to_string(),
+        (None, false) => {
+            // A jump in test accuracy is only worth hoping for while there
+            // is room for one.
+            let hope = if c.test_before.is_none_or(|t| t < GROKKED_ACC) {
+                " and often come with a jump in test accuracy"
+            } else {
+                ""
+            };
+            format!("accuracy held and the loss stayed small, so nothing was lost: such spikes at tiny losses are common with Adam (the slingshot effect){hope}")
+        }
     };
     let also = if c.also.is_empty() {
         String::new()
@@ -296,6 +336,9 @@ fn spike_event(c: &Incident<'_>) -> Event {
     if let Some(d) = acc_drop {
         evidence.push(("acc_drop", d));
     }
+    if let Some(sc) = c.collapsed_before {
+        evidence.push(("collapsed_before", sc));
+    }
     let mut e = Event::at(
         EventKind::LossSpike,
         &metric.series,
@@ -310,6 +353,11 @@ fn spike_event(c: &Incident<'_>) -> Event {
         Severity::Info
     };
     e
+}
+
+/// The first point of segment `seg` of `m`.
+fn range_start(m: &Metric<'_>, seg: usize) -> usize {
+    m.ranges.get(seg).map_or(0, |r| r.start)
 }
 
 /// The median of the first few finite points of a segment: the level the
@@ -369,7 +417,9 @@ const LEVEL_POINTS: usize = 8;
 /// A point's rise is measured from the median of the [`LEVEL_POINTS`]
 /// points before it, against the noise of the trailing [`SPIKE_WINDOW`]
 /// points estimated from their first differences (1.4826 × MAD / √2), which
-/// a steady trend does not inflate.
+/// a steady trend does not inflate; the rise must also clear the same bar
+/// against the noise of the [`SPIKE_WINDOW`] points after the spike, when
+/// there are [`SPIKE_MIN_HISTORY`] of them.
 fn spikes_in(series: &SeriesView<'_>, range: std::ops::Range<usize>) -> Vec<Spike> {
     let values = series.values();
     let positive = range
@@ -378,6 +428,7 @@ fn spikes_in(series: &SeriesView<'_>, range: std::ops::Range<usize>) -> Vec<Spik
         .filter(|v| v.is_finite())
         .all(|v| v > 0.0);
     let tr = |v: f64| if positive { v.ln() } else { v };
+    let range_end = range.end;
     let mut diffs = SortedWindow::new(SPIKE_WINDOW - 1);
     let mut recent: VecDeque<f64> = VecDeque::with_capacity(LEVEL_POINTS + 1);
     let mut previous: Option<f64> = None;
@@ -472,6 +523,30 @@ fn spikes_in(series: &SeriesView<'_>, range: std::ops::Range<usize>) -> Vec<Spik
     if let Some(s) = open {
         close(s, &mut found);
     }
+    // The local scale is on both sides of a jump: a rise no larger than the
+    // noise of the points that follow it is where a noisier stretch begins
+    // (a minibatch loss at tiny values), not a spike. A spike too near the
+    // end to tell is kept.
+    let end = range_end;
+    found.retain(|s| {
+        let after: Vec<f64> = (s.end + 1..end)
+            .map(|i| values[i])
+            .filter(|v| v.is_finite())
+            .take(SPIKE_WINDOW)
+            .map(tr)
+            .collect();
+        if after.len() < SPIKE_MIN_HISTORY {
+            return true;
+        }
+        let sigma_after = super::robust::noise_sigma(&after, &mut Vec::new());
+        let rise = tr(values[s.peak]) - tr(s.median);
+        let bar = if s.points == 1 {
+            SPIKE_SINGLE_DEVIATIONS
+        } else {
+            SPIKE_DEVIATIONS
+        };
+        rise >= bar * sigma_after
+    });
     found
 }
 

@@ -12,7 +12,7 @@
 //! the warning predicts when the margin's trend reaches ln(2/ε).
 
 use super::roles::Metric;
-use super::thresholds::{TestAcc, COLLAPSE_ONSET};
+use super::thresholds::{TestAcc, COLLAPSE_UNDER_WAY};
 use super::verdict::FITTED_ACC;
 use super::{Event, EventKind, Scope, Severity, SoftmaxDtype};
 use crate::numfmt::{short, steps};
@@ -168,10 +168,15 @@ pub(super) fn warnings(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 let fitted = train_acc
                     .as_ref()
                     .is_none_or(|a| a.at_step(seg, step).is_none_or(|v| v >= FITTED_ACC));
-                let collapsed = sc
-                    .as_ref()
-                    .and_then(|s| s.at_step(seg, step))
-                    .is_some_and(|v| v > COLLAPSE_ONSET);
+                // Collapse under way within the window the trend is read
+                // from is past warning about: the onset, the verdict and the
+                // spikes of its sawtooth say the rest. (A collapse that a
+                // spike reset long before is not: the margin may approach
+                // the edge again.)
+                let collapsed = sc.as_ref().is_some_and(|s| {
+                    s.highest_between(seg, x[lo] as i64, step)
+                        .is_some_and(|v| v >= COLLAPSE_UNDER_WAY)
+                });
                 if on_course && fitted && !collapsed {
                     let predicted = step + ahead.round() as i64;
                     let nlm_now = nlm.as_ref().and_then(|n| n.at_step(seg, step));

@@ -170,6 +170,18 @@ impl<'a> Metric<'a> {
             .find(|v| v.is_finite())
     }
 
+    /// The highest finite value in segment `seg` between two steps (both
+    /// included).
+    pub fn highest_between(&self, seg: usize, from: i64, to: i64) -> Option<f64> {
+        let range = self.ranges.get(seg)?.clone();
+        let a = self.series.lower_bound(range.clone(), from);
+        let b = self.series.lower_bound(range, to.saturating_add(1));
+        (a..b)
+            .map(|i| self.value(i))
+            .filter(|v| v.is_finite())
+            .reduce(f64::max)
+    }
+
     /// The median of the finite values of segment `seg` whose steps lie in
     /// `steps` (NaN when there are none).
     pub fn median_over(&self, seg: usize, steps: Range<i64>) -> f64 {

@@ -14,6 +14,12 @@ use crate::store::SeriesView;
 /// The seed paper reports this 50% crossing as the onset.
 pub const COLLAPSE_ONSET: f64 = 0.5;
 
+/// `sc/collapsed` from which collapse is under way: a tenth of the training
+/// samples give no label gradient. Past it, a collapse is no longer ahead
+/// (no early warning) and a fitted run whose share keeps rising is
+/// `collapsing`.
+pub const COLLAPSE_UNDER_WAY: f64 = 0.1;
+
 /// `sc/collapsed` above which collapse is complete: fewer than 1% of the
 /// samples still produce any gradient.
 pub const COLLAPSE_SATURATION: f64 = 0.99;

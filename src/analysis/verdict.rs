@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use super::collapse::collapse_margin;
 use super::roles::Metric;
-use super::thresholds::{TestAcc, COLLAPSE_ONSET, GROKKED_ACC, MEMORISATION_GAP};
+use super::thresholds::{
+    TestAcc, COLLAPSE_ONSET, COLLAPSE_UNDER_WAY, GROKKED_ACC, MEMORISATION_GAP,
+};
 use super::{Event, EventKind, Scope, Severity};
 use crate::numfmt::{percent, short, steps};
 
@@ -307,11 +309,19 @@ pub(super) fn verdict(scope: &Scope<'_>, events: &[Event]) -> Verdict {
     // Collapse counts once an onset was detected (the metric is then a
     // measurement that describes the training loss) and while it lasts.
     let onset_seen = events.iter().any(|e| e.kind == EventKind::CollapseOnset);
+    // A collapse in a sawtooth (each unstable step resets part of it) counts
+    // by its median over the last quarter of the segment, so a reset just
+    // before the newest point does not hide it.
     let collapsed = if scope.collapse_is_real && onset_seen {
-        scope
-            .metric("sc/collapsed")
-            .and_then(|m| latest(&m, seg))
-            .and_then(|l| l.now)
+        scope.metric("sc/collapsed").and_then(|m| {
+            let l = latest(&m, seg)?;
+            let back = (l.last_step - l.first_step) / 4;
+            let quarter = m.median_over(seg, l.last_step - back..l.last_step + 1);
+            match (l.now, quarter.is_finite()) {
+                (Some(now), true) => Some(now.max(quarter)),
+                (now, _) => now,
+            }
+        })
     } else {
         None
     };
@@ -461,7 +471,19 @@ fn collapse_under_way(scope: &Scope<'_>, seg: usize, last_step: i64) -> Option<(
     let back = (last_step - l.first_step) / 4;
     let before = sc.median_over(seg, last_step - 2 * back..last_step - back);
     let rising = before.is_finite() && c - before >= RISING_ACC;
-    (c >= 0.1 && smooth && rising).then(|| (c, crossing_step(&sc, seg, 0.1)))
+    (c >= COLLAPSE_UNDER_WAY && smooth && rising)
+        .then(|| (c, first_crossing(&sc, seg, COLLAPSE_UNDER_WAY)))
+}
+
+/// The step at which `m` first reached `level` for [`super::PERSIST_POINTS`]
+/// points in a row: when a collapse began, though a sawtooth dipped below
+/// since.
+fn first_crossing(m: &Metric<'_>, seg: usize, level: f64) -> Option<i64> {
+    let (idx, values) = m.finite(seg);
+    let n = super::PERSIST_POINTS;
+    (0..values.len().saturating_sub(n - 1))
+        .find(|&k| values[k..k + n].iter().all(|&v| v >= level))
+        .map(|k| m.step(idx[k]))
 }
 
 /// The first step of a latest-view, or 0.
@@ -497,8 +519,14 @@ fn plateau_cause(
     if let (Some(m), Some(w)) = (margin, warned) {
         let at = w.evidence.get("predicted_step").unwrap_or(f64::NAN) as i64;
         if m < threshold && m >= 0.5 * threshold {
+            // A prediction already past (the margin slowed down) names no step.
+            let when = if at > last_step {
+                format!(" near step {}", steps(at))
+            } else {
+                String::new()
+            };
             return (
-                format!("logits heading for collapse near step {}", steps(at)),
+                format!("logits heading for collapse{when}"),
                 format!(
                     "the logit margin is {} of the {} at which the softmax collapses: naive loss minimisation is scaling the logits instead of generalising; StableMax, ⊥Grad or weight decay stop it",
                     short(m),
