@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::analysis::{analyze_with, RunContext};
+use crate::analysis::{diagnose, Diagnosis, RunContext};
 use crate::export::csv::{export_csv, write_csv};
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
@@ -252,12 +252,15 @@ fn export(
         }
     }
     if let Some(file) = png {
-        let events = analyze_with(&feed.store, RunContext::of(feed.source.meta.as_ref()));
+        let store = &feed.store;
+        let context = RunContext::of(feed.source.meta.as_ref());
+        let Diagnosis { events, verdict } = diagnose(store, context, store.records());
         let opts = PngOptions {
             palette,
             ..PngOptions::default()
         };
-        export_png(name, &feed.store, &events, file, &opts)?;
+        // The figure's title is the run's name with its verdict.
+        export_png(&verdict.title(name), store, &events, file, &opts)?;
         eprintln!(
             "wrote {} ({} event(s) marked)",
             file.display(),

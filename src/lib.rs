@@ -9,6 +9,7 @@ pub mod diag;
 pub mod export;
 pub mod files;
 pub mod import;
+pub mod numfmt;
 pub mod run;
 pub mod source;
 pub mod store;

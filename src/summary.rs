@@ -12,7 +12,8 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::analysis::{analyze_with, Event, RunContext};
+use crate::analysis::{diagnose, Diagnosis, Event, RunContext, Verdict};
+use crate::numfmt::precise as format_value;
 use crate::run::Num;
 use crate::source::{RunFeed, RunKind};
 use crate::text::{pad, printable, width};
@@ -99,6 +100,8 @@ pub struct RunSummary {
     pub vectors: BTreeMap<String, VectorSummary>,
     /// Number of notes.
     pub notes: usize,
+    /// The state of the run now, with its reason ([`crate::analysis::Verdict`]).
+    pub verdict: Verdict,
     /// What the run is doing, from [`crate::analysis`], by segment and step.
     pub events: Vec<Event>,
 }
@@ -163,6 +166,11 @@ impl RunSummary {
                 health.pending_bytes
             ));
         }
+        let Diagnosis { events, verdict } = diagnose(
+            store,
+            RunContext::of(feed.source.meta.as_ref()),
+            store.records(),
+        );
         let kind = match feed.source.kind {
             RunKind::Jsonl => "jsonl",
             RunKind::TfEvents => "tfevents",
@@ -193,7 +201,8 @@ impl RunSummary {
             metrics,
             vectors,
             notes: store.notes().count(),
-            events: analyze_with(store, RunContext::of(feed.source.meta.as_ref())),
+            verdict,
+            events,
         }
     }
 
@@ -302,6 +311,10 @@ impl RunSummary {
             out.push('\n');
             write_table(&mut out, &header, &rows);
         }
+        let _ = writeln!(out, "\nverdict   {}", self.verdict.line());
+        if !self.verdict.advice.is_empty() {
+            let _ = writeln!(out, "          {}", self.verdict.advice);
+        }
         self.write_events(&mut out);
         out
     }
@@ -339,32 +352,6 @@ impl RunSummary {
             pad(out, e.kind.as_str(), w_kind, false);
             let _ = writeln!(out, "  {}", printable(&e.message));
         }
-    }
-}
-
-/// A value for humans: 6 significant digits, exponent form when very large
-/// or small, and the format's spellings of non-finite values.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-4..1e6).contains(&a) {
-        return format!("{v:.4e}");
-    }
-    let s = format!("{v:.6}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
     }
 }
 
@@ -461,16 +448,6 @@ impl serde_json::ser::Formatter for TerminalSafe {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_read_well() {
-        assert_eq!(format_value(0.5), "0.5");
-        assert_eq!(format_value(1234.56789), "1234.56789");
-        assert_eq!(format_value(1e-9), "1.0000e-9");
-        assert_eq!(format_value(-0.0), "0");
-        assert_eq!(format_value(f64::NEG_INFINITY), "-Infinity");
-        assert_eq!(format_value(3.0), "3");
-    }
 
     #[test]
     fn json_escapes_what_a_terminal_would_obey_and_reads_back_the_same() {

@@ -6,9 +6,9 @@ use plotters::prelude::*;
 use super::lines::draw_markers;
 use super::palette::Palette;
 use super::png::{text, Area, DrawError, Panel};
-use crate::analysis::{short_number, Event};
+use crate::analysis::Event;
+use crate::numfmt::{precise as format_value, short as short_number};
 use crate::store::VectorView;
-use crate::summary::format_value;
 
 /// At most this many columns are drawn (vectors are sampled evenly).
 pub const MAX_COLUMNS: usize = 400;

@@ -9,8 +9,8 @@ use super::heatmap::draw_heatmap;
 use super::palette::Palette;
 use super::png::{text, Area, DrawError, Panel};
 use crate::analysis::Event;
+use crate::numfmt::precise as format_value;
 use crate::store::{RunStore, SeriesView};
-use crate::summary::format_value;
 
 /// Which of a list of names the store has.
 fn present<'a>(store: &'a RunStore, names: &[&str]) -> Vec<SeriesView<'a>> {

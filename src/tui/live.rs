@@ -295,7 +295,7 @@ fn analyse_one(runs: &SharedRuns, i: usize) -> bool {
         if !a.due(&feed.store, Instant::now()) {
             return false;
         }
-        Analyzer::compute(&feed.store)
+        a.compute(&feed.store)
     };
     // This thread is the only writer: the store is still what was analysed.
     runs.write().analyzers[i].accept(analysis, Instant::now())

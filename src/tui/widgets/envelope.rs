@@ -96,26 +96,8 @@ impl Grid {
     }
 }
 
-/// A number in at most ~7 characters.
-pub fn fmt_short(v: f64) -> String {
-    if !v.is_finite() {
-        return crate::summary::format_value(v);
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".into();
-    }
-    if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.1e}");
-    }
-    let decimals = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
+/// A number in at most ~7 characters (the shared chart-label format).
+pub use crate::numfmt::compact as fmt_short;
 
 /// An x value as the axis shows it.
 pub fn fmt_x(x: f64, mode: XMode) -> String {
