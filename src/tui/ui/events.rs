@@ -59,10 +59,12 @@ pub fn fit(text: &str, width: usize) -> (String, bool) {
     if text.width() <= width {
         return (text.to_string(), false);
     }
-    if width == 0 {
-        return (String::new(), true);
+    match width {
+        0 => return (String::new(), true),
+        1 => return ("…".to_string(), true),
+        _ => {}
     }
-    let opts = Options::new(width.saturating_sub(1).max(1))
+    let opts = Options::new(width - 1)
         .wrap_algorithm(WrapAlgorithm::FirstFit)
         .break_words(true);
     let first = textwrap::wrap(text, opts)
@@ -422,6 +424,10 @@ fn render_detail(frame: &mut Frame<'_>, app: &App, run: usize, event: &Event, ar
     let mut lines = Detail::of(app, run, event).lines(theme, area.width as usize);
     let rows = area.height as usize;
     if lines.len() > rows {
+        // Short of room: no blank lines between the parts.
+        lines.retain(|l| l.width() > 0);
+    }
+    if lines.len() > rows {
         lines.truncate(rows - 1);
         let more = if app.events.maximised {
             "… (a taller terminal shows the rest)"
@@ -431,4 +437,104 @@ fn render_detail(frame: &mut Frame<'_>, app: &App, run: usize, event: &Event, ar
         lines.push(Line::styled(more, theme.accent));
     }
     frame.render_widget(Paragraph::new(lines).style(Style::new()), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Evidence, Severity};
+
+    #[test]
+    fn fit_keeps_what_fits_and_cuts_after_a_word_with_an_ellipsis() {
+        let text = "Stall: train/loss has made no progress — try a higher rate";
+        assert_eq!(fit(text, 200), (text.to_string(), false));
+        assert_eq!(fit(text, text.width()), (text.to_string(), false));
+        assert_eq!(
+            fit(text, 30),
+            ("Stall: train/loss has made no…".into(), true)
+        );
+        // The dash and the colon before a cut go.
+        assert_eq!(fit(text, 40).0, "Stall: train/loss has made no progress…");
+        assert_eq!(fit(text, 8).0, "Stall…");
+        // One word longer than the room: cut inside it, still with "…".
+        assert_eq!(fit("sens/net_variability", 8), ("sens/ne…".into(), true));
+        assert_eq!(fit("x", 0), (String::new(), true));
+        for w in 1..70 {
+            let (s, cut) = fit(text, w);
+            assert!(s.width() <= w, "{w}: {s:?}");
+            assert_eq!(cut, s.ends_with('…'), "{w}: {s:?}");
+        }
+    }
+
+    fn event() -> Event {
+        Event {
+            kind: EventKind::CollapseOnset,
+            step: 1500,
+            message: "Softmax collapse: 62% of training samples have exactly zero loss in f32; the gradient from them is gone".into(),
+            severity: Severity::Warning,
+            segment: 1,
+            metric: "sc/collapsed".into(),
+            record: 10,
+            evidence: Evidence(vec![("value", 0.62), ("threshold", 0.5), ("window", 1200.0)]),
+        }
+    }
+
+    fn text(lines: &[Line<'_>]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn the_detail_has_the_whole_message_the_evidence_and_a_remedy_when_there_is_one() {
+        let theme = Theme::default_theme();
+        let e = event();
+        let detail = Detail {
+            event: &e,
+            remedy: None,
+            on_show: true,
+            replay: false,
+        };
+        let lines = text(&detail.lines(&theme, 40));
+        assert_eq!(lines[0], "◆ collapse onset (SC) · warning");
+        assert_eq!(lines[1], "step 1500 · sc/collapsed");
+        assert_eq!(lines[2], "segment 2 (resumed)");
+        let body = lines.join(" ");
+        assert!(
+            body.contains("the gradient from them is gone"),
+            "{lines:#?}"
+        );
+        assert!(lines.iter().all(|l| l.width() <= 40), "{lines:#?}");
+        assert!(
+            lines.contains(&"evidence: value 0.62 · threshold 0.5".to_string()),
+            "{lines:#?}"
+        );
+        assert!(lines.contains(&"window 1200".to_string()), "{lines:#?}");
+        assert!(!body.contains("What to do"));
+        assert!(!body.contains("Enter"), "on show: no hint");
+
+        let detail = Detail {
+            remedy: Some("train with StableMax or ⊥Grad"),
+            on_show: false,
+            replay: true,
+            ..detail
+        };
+        let lines = text(&detail.lines(&theme, 60));
+        assert!(
+            lines.contains(&"What to do: train with StableMax or ⊥Grad".to_string()),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .contains("Not reached yet in the replay"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn kinds_read_as_words() {
+        assert_eq!(kind_name(EventKind::LcSecondDescent), "LC second descent");
+        assert_eq!(kind_name(EventKind::CollapseOnset), "collapse onset");
+        assert_eq!(kind_name(EventKind::NonFinite), "non finite");
+    }
 }

@@ -582,6 +582,38 @@ mod tests {
     }
 
     #[test]
+    fn events_carry_their_label_beside_the_line_where_there_is_room() {
+        let theme = Theme::default_theme();
+        // Data along the bottom row only; no axis labels (one row less).
+        let traces = trace((0..40).map(|i| point(i as f64, 0.0, 0.0)).collect());
+        let mark = |x: f64, label| EventMark {
+            x,
+            severity: Severity::Warning,
+            label,
+        };
+        let events = [
+            mark(10.0, "SC"),
+            // Right of it is the next line: left.
+            mark(12.0, "spike"),
+            mark(14.0, "grok"),
+            mark(38.0, "stall"),
+        ];
+        let area = Rect::new(0, 0, 20, 4);
+        let mut buf = Buffer::empty(area);
+        chart(&traces, (0.0, 1.0), &events, &theme).render(area, &mut buf);
+        let row =
+            |y: u16| -> String { (0..20).map(|x| buf[(x, y)].symbol().to_string()).collect() };
+        // Lines at cells 6, 7, 8 and 19 (the plot starts after the y
+        // labels): SC left of its line (the next line is right of it),
+        // spike nowhere (lines on both sides), grok right of its line,
+        // stall left of the last line, one blank cell from grok.
+        assert_eq!(row(0), "1   SC┊┊┊grok stall┊");
+        assert_eq!(buf[(4, 0)].fg, theme.warning.fg.unwrap());
+        assert_eq!(row(1), "      ┊┊┊          ┊", "one label per event");
+        assert_eq!(row(2), "0 ⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀", "data is never covered");
+    }
+
+    #[test]
     fn numbers_are_short() {
         assert_eq!(fmt_short(0.012345), "0.0123");
         assert_eq!(fmt_short(123.456), "123.5");

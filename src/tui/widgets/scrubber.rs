@@ -282,4 +282,29 @@ mod tests {
             s.clone().render(area, &mut buf);
         }
     }
+
+    #[test]
+    fn the_info_line_leaves_out_whole_parts_when_narrow() {
+        let theme = Theme::default_theme();
+        let s = scrubber(&theme, &[]);
+        let full =
+            "▶ playing ×20 · step 1500 / 3000 · 0:44 / 1:29 · event 1 of 0 · next: spike @1860 (n)";
+        let line = |w: usize| s.info_line(w).to_string();
+        assert_eq!(line(200), full);
+        assert_eq!(
+            line(full.chars().count() - 1),
+            "▶ playing ×20 · step 1500 / 3000 · event 1 of 0 · next: spike @1860 (n)",
+            "the clock goes first"
+        );
+        assert_eq!(
+            line(60),
+            "▶ playing ×20 · step 1500 / 3000 · next: spike @1860 (n)"
+        );
+        assert_eq!(line(40), "▶ playing ×20 · step 1500 / 3000");
+        assert_eq!(
+            line(10),
+            "▶ playing ×20 · step 1500 / 3000",
+            "the core stays"
+        );
+    }
 }
