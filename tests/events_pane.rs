@@ -207,7 +207,14 @@ fn replay_pane_at_120x40_and_80x24() {
 
 /// The status line's event part must be whole, or cut after a word with
 /// "…" and say how to read the rest.
-fn check_status(status: &str, head: &str, message: &str, pane_open: bool, width: u16) {
+fn check_status(
+    status: &str,
+    head: &str,
+    message: &str,
+    count: usize,
+    pane_open: bool,
+    width: u16,
+) {
     let Some(at) = status.find(head.split(' ').next().unwrap()) else {
         return; // no room for the event at all
     };
@@ -215,7 +222,7 @@ fn check_status(status: &str, head: &str, message: &str, pane_open: bool, width:
     let full = format!("{head}{message}");
     if let Some(rest) = shown.strip_prefix(&full) {
         assert!(
-            rest.starts_with(" (") && rest.ends_with(" of 7)"),
+            rest.starts_with(" (") && rest.ends_with(&format!(" of {count})")),
             "{width}: {shown}"
         );
         return;
@@ -246,18 +253,26 @@ fn the_status_line_shows_the_selected_event_whole_or_cut_after_a_word() {
         }
         assert_eq!(app.events.open, pane_open);
         let message = event_message(&app, EventKind::CollapseOnset);
+        let count = app.runs.read().events(0).len();
         let head = "◆ SC @1000: ";
+        // Every width up to 200 columns, then on to where it fits whole
+        // (however long analysis words it) in steps.
+        let fits = head.chars().count() + message.chars().count() + 80;
+        let widths = (40..=200u16).chain((201..=fits.max(201) as u16 + 40).step_by(7));
         let mut whole = None;
-        for width in 40..=320u16 {
+        for width in widths {
             let t = draw(&app, width, 24);
             let status = rows(&t).pop().unwrap();
-            check_status(&status, head, &message, pane_open, width);
+            check_status(&status, head, &message, count, pane_open, width);
             if whole.is_none() && status.contains(&message) {
                 whole = Some(width);
             }
         }
         let whole = whole.expect("a wide terminal shows it whole");
-        assert!(whole < 300, "whole from {whole} columns");
+        // What the status line says before the event is short: the message
+        // is whole as soon as the terminal has room for it.
+        let before = usize::from(whole) - message.chars().count();
+        assert!(before < 80, "whole from {whole} columns");
     }
 }
 
@@ -276,7 +291,8 @@ fn the_help_explains_every_marker_drawn_and_scrolls_when_short() {
     let screen = screen.join("");
     // Frame, chart dots, heat and sparkline cells, and glyphs that come
     // with their own words (play state, legend keys, separators).
-    let chrome = "┌┐└┘─│▀▄█▁▂▃▄▅▆▇▸·…⚠❚▶■—–";
+    // (The sparkline's cells are explained as one, by ▁.)
+    let chrome = "┌┐└┘─│▀▄█▂▃▅▆▇·…⚠❚▶—–";
     let markers: String = screen
         .chars()
         .filter(|c| !c.is_ascii() && !('\u{2800}'..='\u{28ff}').contains(c))
@@ -296,6 +312,9 @@ fn the_help_explains_every_marker_drawn_and_scrolls_when_short() {
         '▼',
         '●',
         '━',
+        '▸',
+        '■',
+        '▁',
     ]) {
         let explained = help
             .lines()
@@ -329,4 +348,17 @@ fn the_help_explains_every_marker_drawn_and_scrolls_when_short() {
         "{text}"
     );
     assert!(app.help, "scrolling keeps the overlay open");
+
+    // In `watch`, ● marks a run selected for overlay; no scrubber.
+    let mut app = watch();
+    app.update(Action::ToggleOverlay);
+    let screen = rows(&draw(&app, 160, 50)).join("");
+    assert!(screen.contains('●'), "{screen}");
+    app.update(Action::ToggleHelp);
+    let help = rows(&draw(&app, 160, 80)).join("\n");
+    assert!(
+        help.contains("│ ●          runs list: a run selected for overlay"),
+        "{help}"
+    );
+    assert!(!help.contains("scrubber:"), "{help}");
 }

@@ -12,7 +12,7 @@ use super::panels::PanelId;
 pub const KEYS: &[(&str, &str)] = &[
     (
         "q  Esc",
-        "quit (Esc first closes help, filter, full screen)",
+        "quit (Esc first closes help, filter, events pane, full screen)",
     ),
     ("Tab  S-Tab", "next / previous panel"),
     (

@@ -52,6 +52,25 @@ pub fn kind_name(kind: EventKind) -> String {
     }
 }
 
+/// The message of `e` for its one line in the list: without its leading
+/// title (`Stall: …`, `Softmax collapse ahead: …`), which the label beside
+/// it already names, so the room goes to what happened. A title is a few
+/// capitalised words without numbers or metric names before ": "; a
+/// message without one is listed whole.
+fn list_text(e: &Event) -> &str {
+    let Some((head, rest)) = e.message.split_once(": ") else {
+        return &e.message;
+    };
+    let title = head.starts_with(|c: char| c.is_uppercase())
+        && head.split_whitespace().count() <= 5
+        && !head.contains(|c: char| c.is_ascii_digit() || "/%@=".contains(c));
+    if title && !rest.trim().is_empty() {
+        rest
+    } else {
+        &e.message
+    }
+}
+
 /// `text` within `width` columns: whole if it fits, else cut after the
 /// last word that fits, with "…" (a single word too long is cut inside,
 /// still with "…"). Returns the text and whether it was cut.
@@ -87,14 +106,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// What the detail says about one event: the single place where what
-/// analysis adds to an event (a remedy, issue 12) is turned into text.
+/// What the detail says about one event: its kind, severity, step and
+/// metric, the whole message (analysis words what to do into it), the
+/// numbers behind it, and where it lies against the records on show.
 #[derive(Debug, Clone)]
 pub struct Detail<'a> {
     /// The event.
     pub event: &'a Event,
-    /// What to do about it, when analysis says.
-    pub remedy: Option<&'a str>,
     /// It lies within the records on show.
     pub on_show: bool,
     /// A replay (else `watch`), for the hint of an event not on show.
@@ -106,7 +124,6 @@ impl<'a> Detail<'a> {
     pub fn of(app: &App, run: usize, event: &'a Event) -> Detail<'a> {
         Detail {
             event,
-            remedy: None,
             on_show: app.event_on_show(run, event),
             replay: app.replay.is_some(),
         }
@@ -148,15 +165,6 @@ impl<'a> Detail<'a> {
                 .into_iter()
                 .map(|l| Line::styled(l, theme.base)),
         );
-        if let Some(remedy) = self.remedy {
-            out.push(Line::default());
-            let text = format!("What to do: {remedy}");
-            out.extend(
-                wrap(&text, width)
-                    .into_iter()
-                    .map(|l| Line::styled(l, theme.accent)),
-            );
-        }
         if !e.evidence.0.is_empty() {
             out.push(Line::default());
             let mut items: Vec<Vec<Span<'static>>> = e
@@ -402,7 +410,7 @@ fn render_list(
             ListItem::new(Line::from(vec![
                 Span::styled(event_glyph(e.severity).to_string(), sev),
                 Span::styled(prefix, if on { theme.dim } else { text }),
-                Span::styled(fit(&e.message, room).0, text),
+                Span::styled(fit(list_text(e), room).0, text),
             ]))
         })
         .collect();
@@ -484,12 +492,11 @@ mod tests {
     }
 
     #[test]
-    fn the_detail_has_the_whole_message_the_evidence_and_a_remedy_when_there_is_one() {
+    fn the_detail_has_the_whole_message_the_evidence_and_where_it_is() {
         let theme = Theme::default_theme();
         let e = event();
         let detail = Detail {
             event: &e,
-            remedy: None,
             on_show: true,
             replay: false,
         };
@@ -508,20 +515,14 @@ mod tests {
             "{lines:#?}"
         );
         assert!(lines.contains(&"window 1200".to_string()), "{lines:#?}");
-        assert!(!body.contains("What to do"));
         assert!(!body.contains("Enter"), "on show: no hint");
 
         let detail = Detail {
-            remedy: Some("train with StableMax or ⊥Grad"),
             on_show: false,
             replay: true,
             ..detail
         };
         let lines = text(&detail.lines(&theme, 60));
-        assert!(
-            lines.contains(&"What to do: train with StableMax or ⊥Grad".to_string()),
-            "{lines:#?}"
-        );
         assert!(
             lines
                 .last()
@@ -529,6 +530,38 @@ mod tests {
                 .contains("Not reached yet in the replay"),
             "{lines:#?}"
         );
+    }
+
+    #[test]
+    fn a_list_line_leaves_out_the_title_the_label_names() {
+        let mut e = event();
+        assert_eq!(
+            list_text(&e),
+            "62% of training samples have exactly zero loss in f32; the gradient from them is gone"
+        );
+        for (message, listed) in [
+            (
+                "Loss spike: train/loss jumped to 0.01",
+                "train/loss jumped to 0.01",
+            ),
+            (
+                "Softmax collapse ahead: the margin is 28",
+                "the margin is 28",
+            ),
+            // Not a title: a metric, a number, lower case, too long, nothing after.
+            ("train/loss: 0.5", "train/loss: 0.5"),
+            ("Test accuracy 90%: done", "Test accuracy 90%: done"),
+            ("note: a plain line", "note: a plain line"),
+            (
+                "One two three four five six: words",
+                "One two three four five six: words",
+            ),
+            ("Stall: ", "Stall: "),
+            ("No title at all", "No title at all"),
+        ] {
+            e.message = message.into();
+            assert_eq!(list_text(&e), listed, "{message}");
+        }
     }
 
     #[test]

@@ -44,12 +44,29 @@ pub fn markers(replay: bool) -> Vec<(String, String)> {
             "NaN, +Infinity, −Infinity in a chart (its legend counts them)".to_string(),
         ),
     ];
+    out.push((
+        "▸".to_string(),
+        "the highlighted run (runs list), the selected event (events pane)".to_string(),
+    ));
     if replay {
         out.push((
             "● ━ ─".to_string(),
             "scrubber: the position, the part played, the part to come".to_string(),
         ));
+    } else {
+        out.push((
+            "●".to_string(),
+            "runs list: a run selected for overlay (space)".to_string(),
+        ));
     }
+    out.push((
+        "▁▃▅█".to_string(),
+        "runs list: the run's train loss (log scale), × where not finite".to_string(),
+    ));
+    out.push((
+        "■".to_string(),
+        "a series' colour, before its name and last value in a chart's legend".to_string(),
+    ));
     out
 }
 
