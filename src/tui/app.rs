@@ -3,11 +3,12 @@
 use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
+use super::events::EventsPane;
 use super::filter::MetricFilter;
 use super::live::RunSet;
 use super::live::SharedRuns;
 use super::panels::PanelId;
-use super::plot::{RecordLimit, XMode, XView};
+use super::plot::{run_domain, union_domain, RecordLimit, XMode, XView};
 use super::replay::Replay;
 use super::run_state::{format_age, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
@@ -23,6 +24,8 @@ pub enum Action {
     Back,
     /// Show or hide the key overlay.
     ToggleHelp,
+    /// Scroll the key overlay to this row.
+    ScrollHelp(u16),
     /// Focus the next panel.
     NextPanel,
     /// Focus the previous panel.
@@ -91,10 +94,20 @@ pub enum Action {
     SeekStart,
     /// Replay: to the last record.
     SeekEnd,
-    /// Replay: to the next event.
+    /// Select the next event and move the charts (a replay: the clock) to it.
     NextEvent,
-    /// Replay: to the previous event.
+    /// Select the previous event and move the charts (a replay: the clock) to it.
     PrevEvent,
+    /// Events pane: open (and focus), focus, or close.
+    ToggleEvents,
+    /// Events pane: full height, or back.
+    MaximiseEvents,
+    /// Events pane: move the selection by this many events.
+    MoveEvent(isize),
+    /// Events pane: select event `i` of the highlighted run (a click).
+    SelectEvent(usize),
+    /// Move the charts (a replay: the clock, paused) to the current event.
+    JumpToEvent,
     /// Replay: real time passed while playing.
     ReplayTick(Instant),
 }
@@ -112,6 +125,8 @@ pub struct App {
     pub fullscreen: bool,
     /// Key overlay shown.
     pub help: bool,
+    /// First row of the key overlay on show (scrolled).
+    pub help_scroll: u16,
     /// Highlighted run in the list.
     pub highlighted: usize,
     /// Runs selected for overlay (empty: the highlighted run alone).
@@ -142,6 +157,8 @@ pub struct App {
     pub quit: bool,
     /// Replaying a finished run (run 0) instead of watching.
     pub replay: Option<Replay>,
+    /// The events pane and the selected event.
+    pub events: EventsPane,
 }
 
 impl App {
@@ -155,6 +172,7 @@ impl App {
             focus: PanelId::Loss,
             fullscreen: false,
             help: false,
+            help_scroll: 0,
             highlighted: 0,
             overlay: BTreeSet::new(),
             view: XView::default(),
@@ -170,6 +188,7 @@ impl App {
             now,
             quit: false,
             replay: None,
+            events: EventsPane::default(),
         }
     }
 
@@ -181,18 +200,42 @@ impl App {
             Action::Back => {
                 if self.help {
                     self.help = false;
+                    self.help_scroll = 0;
                 } else if self.filter_input.is_some() {
                     self.filter_input = None;
+                } else if self.events.maximised {
+                    self.events.maximised = false;
+                } else if self.events.open {
+                    self.events.open = false;
+                    self.events.focused = false;
                 } else if self.fullscreen {
                     self.fullscreen = false;
                 } else {
                     self.quit = true;
                 }
             }
-            Action::ToggleHelp => self.help = !self.help,
-            Action::NextPanel => self.focus = PanelId::ALL[(self.focus.index() + 1) % 6],
-            Action::PrevPanel => self.focus = PanelId::ALL[(self.focus.index() + 5) % 6],
-            Action::Focus(p) => self.focus = p,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::ScrollHelp(to) => {
+                if to == self.help_scroll {
+                    return false;
+                }
+                self.help_scroll = to;
+            }
+            Action::NextPanel => {
+                self.focus = PanelId::ALL[(self.focus.index() + 1) % 6];
+                self.events.focused = false;
+            }
+            Action::PrevPanel => {
+                self.focus = PanelId::ALL[(self.focus.index() + 5) % 6];
+                self.events.focused = false;
+            }
+            Action::Focus(p) => {
+                self.focus = p;
+                self.events.focused = false;
+            }
             Action::ToggleFullscreen => self.fullscreen = !self.fullscreen,
             Action::Pan(by) => self.view = self.view.pan(by),
             Action::Zoom(f) => self.view = self.view.zoom(f),
@@ -204,7 +247,10 @@ impl App {
                 let i = self.focus.index();
                 self.log_y[i] = !self.log_y[i];
             }
-            Action::NextXMode => self.x_mode = self.x_mode.next(),
+            Action::NextXMode => {
+                self.x_mode = self.x_mode.next();
+                self.follow_anchor();
+            }
             Action::SmoothMore | Action::SmoothLess => {
                 let k = WEIGHTS
                     .iter()
@@ -228,12 +274,14 @@ impl App {
                 if i < n_runs {
                     self.highlighted = i;
                     self.focus = PanelId::Runs;
+                    self.events.focused = false;
                 }
             }
             Action::ToggleOverlay => {
                 if self.highlighted < n_runs && !self.overlay.remove(&self.highlighted) {
                     self.overlay.insert(self.highlighted);
                 }
+                self.follow_anchor();
             }
             Action::FilterStart => {
                 self.filter_input = Some(
@@ -291,6 +339,8 @@ impl App {
                 }
                 let runs = self.runs.clone();
                 self.smooth.refresh(&runs.read().feeds);
+                self.follow_anchor();
+                self.release_passed_selection();
                 // While paused the charts do not move; the status line
                 // counts what arrived, so it still redraws.
             }
@@ -307,9 +357,18 @@ impl App {
             | Action::SeekTo(_)
             | Action::SeekStart
             | Action::SeekEnd
-            | Action::NextEvent
+            | Action::ReplayTick(_) => {
+                let changed = self.update_replay(action);
+                self.release_passed_selection();
+                return changed;
+            }
+            Action::NextEvent
             | Action::PrevEvent
-            | Action::ReplayTick(_) => return self.update_replay(action),
+            | Action::ToggleEvents
+            | Action::MaximiseEvents
+            | Action::MoveEvent(_)
+            | Action::SelectEvent(_)
+            | Action::JumpToEvent => return self.update_events(action),
         }
         true
     }
@@ -328,8 +387,6 @@ impl App {
             Action::SeekTo(f) => r.clock.seek_fraction(f),
             Action::SeekStart => r.clock.home(),
             Action::SeekEnd => r.clock.end(),
-            Action::NextEvent => return r.clock.next_mark(&r.marks),
-            Action::PrevEvent => return r.clock.prev_mark(&r.marks),
             Action::ReplayTick(now) => return r.tick(now),
             _ => {}
         }
@@ -374,6 +431,20 @@ impl App {
         self.paused
             .as_ref()
             .map(|p| p.get(run).copied().unwrap_or(0))
+    }
+
+    /// The x domain of runs `shown` in the current mode, up to the records
+    /// on show (what the charts' view is a part of).
+    pub fn x_domain(
+        &self,
+        feeds: &[crate::source::RunFeed],
+        shown: &[usize],
+    ) -> Option<(f64, f64)> {
+        union_domain(
+            shown
+                .iter()
+                .filter_map(|&r| run_domain(&feeds[r].store, self.x_mode, self.limit(r))),
+        )
     }
 
     /// The events of run `run` that lie within the records on show.

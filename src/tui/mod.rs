@@ -9,6 +9,7 @@
 //! second. The UI thread does no file I/O.
 
 pub mod app;
+pub mod events;
 pub mod filter;
 pub mod keymap;
 pub mod live;

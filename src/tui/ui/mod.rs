@@ -2,6 +2,7 @@
 //! Returns where things were drawn, for mouse hit-testing.
 
 mod chart;
+pub mod events;
 mod help;
 mod runs;
 mod scrubber;
@@ -19,7 +20,6 @@ use super::app::App;
 use super::keymap::Hits;
 use super::live::RunSet;
 use super::panels::{charts, PanelId};
-use super::plot::{run_domain, time_offset, union_domain};
 use super::widgets::EventMark;
 use crate::source::RunFeed;
 
@@ -67,12 +67,9 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     }
     let runs = app.runs.read();
     let shown = app.shown_of(runs.feeds.len());
-    let window = union_domain(
-        shown
-            .iter()
-            .filter_map(|&r| run_domain(&runs.feeds[r].store, app.x_mode, app.limit(r))),
-    )
-    .map(|d| app.view.window(d));
+    let window = app
+        .x_domain(&runs.feeds, &shown)
+        .map(|d| app.view.window(d));
     let names = shown
         .iter()
         .flat_map(|&r| runs.feeds[r].store.metric_names())
@@ -105,7 +102,18 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     if let Some(r) = &app.replay {
         hits.scrubber = Some(scrubber::render(frame, &ctx, r, scrub_area));
     }
-    if app.fullscreen || area.width < FULL_LAYOUT.0 || area.height < FULL_LAYOUT.1 {
+    let full_body = body;
+    let (body, pane) = events::layout(app, body);
+    if let Some(pane) = pane {
+        hits.events = Some(events::render(frame, &ctx, pane));
+    }
+    if body.is_empty() {
+        // The events pane takes the whole body.
+    } else if app.fullscreen
+        || area.width < FULL_LAYOUT.0
+        || area.height < FULL_LAYOUT.1
+        || (pane.is_some() && body.height < events::MIN_GRID_ROWS)
+    {
         render_panel(frame, &ctx, app.focus, body, &mut hits);
     } else {
         let runs_w = (body.width / 4).clamp(24, 36);
@@ -129,39 +137,45 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     }
     status::render(frame, &ctx, &runs.warnings, status_area);
     if app.help {
-        help::render(frame, app, body);
+        hits.help_scroll_max = help::render(frame, app, full_body);
     }
     hits
 }
 
 /// The events of the shown runs within the records on show, at their x in
-/// the current mode (records without a wall time have none in a time mode).
+/// the current mode (records without a wall time have none in a time
+/// mode), with their labels: the current event first, then the most
+/// severe, latest ones (labels are placed in this order where they fit).
 fn event_marks(app: &App, runs: &RunSet, shown: &[usize]) -> Vec<EventMark> {
     let mut out = Vec::new();
     for &run in shown {
         let store = &runs.feeds[run].store;
-        let off = time_offset(store, app.x_mode);
+        let current = (run == app.highlighted)
+            .then(|| app.current_event(run, runs.events(run)))
+            .flatten()
+            .map(|i| &runs.events(run)[i]);
         for e in app.events_shown(runs, run) {
-            let x = if app.x_mode.is_time() {
-                match store.record_time(e.record) {
-                    Some(t) => t - off,
-                    None => continue,
-                }
-            } else {
-                app.x_mode.of_step(e.step)
+            let Some(x) = crate::tui::events::event_x(store, app.x_mode, e) else {
+                continue;
             };
-            out.push(EventMark {
-                x,
-                severity: e.severity,
-            });
+            let first = current.is_some_and(|c| std::ptr::eq(c, e));
+            out.push((
+                (first, e.severity, e.step),
+                EventMark {
+                    x,
+                    severity: e.severity,
+                    label: e.kind.short_label(),
+                },
+            ));
         }
     }
-    out
+    out.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
 fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect, hits: &mut Hits) {
     let theme = &ctx.app.theme;
-    let focused = ctx.app.focus == panel;
+    let focused = ctx.app.focus == panel && !ctx.app.events.focused;
     hits.panels.push((panel, area));
     let title = format!(" {} {} ", panel.index() + 1, panel.title());
     let block = Block::bordered()
