@@ -434,6 +434,7 @@ impl TfRunReader {
             scalars: ScalarList(scalars),
             vectors: VectorList(vectors),
             notes,
+            maps: Default::default(),
         }))
     }
 }

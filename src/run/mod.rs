@@ -2,10 +2,12 @@
 //! docs/FORMAT.md is the normative description.
 
 pub mod fastpath;
+pub mod map;
 pub mod record;
 pub mod tail;
 pub mod writer;
 
+pub use map::{GridMap, MapError, MapMark};
 pub use record::{parse_line, LineError, LineRecord, Num, Record};
 pub use tail::{PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
 pub use writer::{RunMeta, RunWriter, FINISHED_NOTE, META_FILE, METRICS_FILE, SCHEMA_VERSION};
