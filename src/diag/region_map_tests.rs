@@ -244,3 +244,31 @@ fn bad_slices_are_refused() {
         Err(DiagError::Shape(_))
     ));
 }
+
+#[test]
+fn the_extent_is_the_documented_margin_around_the_anchors() {
+    // docs/METRICS.md: t ∈ [−margin, 1 + margin] from bottom to top; on the
+    // row of A and B, s ∈ [−margin, 1 + margin]; C at the top centre.
+    let names = || ["A".to_string(), "B".to_string(), "C".to_string()];
+    let (a, b, c) = ([0.0, 0.0, 1.0], [3.0, 0.0, 0.0], [0.5, 2.0, 0.0]);
+    for margin in [0.0, 0.25, 1.0] {
+        let slice = Slice::through([&a, &b, &c], 96, 64, margin, names()).unwrap();
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+        let (_, top) = slice.coordinates(0.5, 0.0);
+        let (_, bottom) = slice.coordinates(0.5, 1.0);
+        assert!(
+            close(top, 1.0 + margin) && close(bottom, -margin),
+            "{margin}"
+        );
+        let e = margin / (1.0 + 2.0 * margin);
+        let (left, t) = slice.coordinates(0.0, 1.0 - e);
+        let (right, _) = slice.coordinates(1.0, 1.0 - e);
+        assert!(close(t, 0.0) && close(left, -margin) && close(right, 1.0 + margin));
+        // Every row spans 1 + 2·margin in s.
+        let (l, _) = slice.coordinates(0.0, 0.3);
+        let (r, _) = slice.coordinates(1.0, 0.3);
+        assert!(close(r - l, 1.0 + 2.0 * margin));
+        let (s, t) = slice.coordinates(0.5, e);
+        assert!(close(s, 0.0) && close(t, 1.0), "C at the top centre");
+    }
+}
