@@ -39,6 +39,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c  ,  .", "value cursor on / off, move it"),
     ("b", "linear regions: per-layer breakdown"),
     ("v", "sensitivity: next layer"),
+    ("m", "linear regions: LC curves / region map of the slice"),
+    ("M", "region map colour: by region / by predicted class"),
     ("?", "this help"),
     ("click", "select a panel or a run"),
 ];
@@ -163,6 +165,8 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
         KeyCode::Char('.') | KeyCode::Char('>') => Action::MoveCursor(0.02),
         KeyCode::Char('b') => Action::ToggleBreakdown,
         KeyCode::Char('v') => Action::NextLayer,
+        KeyCode::Char('m') => Action::ToggleRegionMap,
+        KeyCode::Char('M') => Action::ToggleMapColour,
         _ => return None,
     })
 }
