@@ -316,7 +316,14 @@ impl RunSummary {
             }
             return;
         }
-        let header = ["map", "count", "size", "first step", "last step", "distinct"];
+        let header = [
+            "map",
+            "count",
+            "size",
+            "first step",
+            "last step",
+            "distinct",
+        ];
         let rows: Vec<[String; 6]> = self
             .maps
             .iter()

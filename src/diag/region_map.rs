@@ -214,7 +214,7 @@ pub fn choose_anchors(
     seed: u64,
 ) -> Result<[usize; 3], DiagError> {
     let n = y.len();
-    if n == 0 || x.len() % n != 0 {
+    if n == 0 || !x.len().is_multiple_of(n) {
         return Err(DiagError::Shape(format!(
             "{} input values for {n} labels",
             x.len()

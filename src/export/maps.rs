@@ -41,13 +41,14 @@ pub fn nearest_map(store: &RunStore, series: &MapSeries, step: i64) -> Option<us
     })
 }
 
+/// The region-map series and, per map to draw, its index and the step
+/// asked for.
+type Picks<'a> = (&'a MapSeries, Vec<(usize, i64)>);
+
 /// The maps to draw for `steps`: (index into the region-map series, the
 /// step asked for). Fails when the run has no region map or too many steps
 /// are asked for.
-fn pick<'a>(
-    store: &'a RunStore,
-    steps: &[i64],
-) -> Result<(&'a MapSeries, Vec<(usize, i64)>), String> {
+fn pick<'a>(store: &'a RunStore, steps: &[i64]) -> Result<Picks<'a>, String> {
     let series = store
         .maps()
         .series(REGION_MAP)

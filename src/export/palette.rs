@@ -42,7 +42,7 @@ impl Rgb {
 /// enough that boundaries drawn in the foreground colour stay readable.
 pub fn category(k: u32) -> Rgb {
     let hue = (f64::from(k) * 0.618_033_988_75).fract() * 6.0;
-    let (s, l) = (0.55, if k % 2 == 0 { 0.52 } else { 0.40 });
+    let (s, l) = (0.55, if k.is_multiple_of(2) { 0.52 } else { 0.40 });
     let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
     let x = c * (1.0 - (hue % 2.0 - 1.0).abs());
     let (r, g, b) = match hue as u32 {
