@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::analysis::{diagnose, Diagnosis, RunContext};
 use crate::export::csv::{export_csv, write_csv};
+use crate::export::maps::export_map_png;
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, PngOptions};
 use crate::source::{discover, RunFeed};
@@ -15,6 +16,7 @@ use crate::summary::{write_json, RunSummary};
 use crate::text::printable;
 pub use crate::train::cli::TrainArgs;
 use crate::tui::theme::{user_theme_dir, Theme};
+use crate::tui::ui::MapColour;
 
 /// A terminal dashboard for training diagnostics: loss, softmax collapse,
 /// linear-region density and neuron sensitivity, live or replayed.
@@ -77,12 +79,30 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
         /// Render the four diagnostic panels, with event markers, to FILE (PNG).
+        /// With --map-steps: the region maps instead.
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
+        /// Draw the region map of the slice (lc/slice/region) at these steps,
+        /// a row of small multiples (each the map logged nearest the step),
+        /// to the --png file instead of the panels.
+        #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1.., requires = "png")]
+        map_steps: Option<Vec<i64>>,
+        /// Colour the region maps by region or by predicted class.
+        #[arg(long, value_enum, default_value_t = MapColourArg::Region, requires = "map_steps")]
+        map_colour: MapColourArg,
         /// Colours of the picture: a theme name or a .toml file, as for `watch`.
         #[arg(long)]
         theme: Option<String>,
     },
+}
+
+/// What `export --map-steps` colours the maps by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MapColourArg {
+    /// Each linear region its own colour.
+    Region,
+    /// The predicted class.
+    Class,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -126,8 +146,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run,
             csv,
             png,
+            map_steps,
+            map_colour,
             theme,
-        } => export(&run, csv.as_deref(), png.as_deref(), theme.as_deref()),
+        } => {
+            let maps = map_steps.map(|steps| {
+                let colour = match map_colour {
+                    MapColourArg::Region => MapColour::Region,
+                    MapColourArg::Class => MapColour::Class,
+                };
+                (steps, colour)
+            });
+            export(&run, csv.as_deref(), png.as_deref(), maps, theme.as_deref())
+        }
     }
 }
 
@@ -218,6 +249,7 @@ fn export(
     path: &Path,
     csv: Option<&Path>,
     png: Option<&Path>,
+    maps: Option<(Vec<i64>, MapColour)>,
     theme: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     if csv.is_none() && png.is_none() {
@@ -250,6 +282,11 @@ fn export(
             export_csv(name, &feed.store, file)?;
             eprintln!("wrote {} ({} points)", file.display(), feed.store.points());
         }
+    }
+    if let (Some(file), Some((steps, colour))) = (png, &maps) {
+        export_map_png(name, &feed.store, steps, *colour, &palette, file)?;
+        eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
+        return Ok(ExitCode::SUCCESS);
     }
     if let Some(file) = png {
         let store = &feed.store;

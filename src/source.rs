@@ -24,6 +24,9 @@ pub const MAX_DEPTH: usize = 4;
 /// How many malformed line numbers a run remembers (the count is exact).
 pub const MALFORMED_LINES_KEPT: usize = 1000;
 
+/// How many skipped maps are described in the warnings (the count is exact).
+pub const SKIPPED_MAPS_DESCRIBED: u64 = 3;
+
 /// What kind of log a run has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
@@ -273,6 +276,9 @@ pub struct IngestHealth {
     /// a one-off read of a run ([`RunFeed::load`]) found it: a writer may
     /// still be writing it, or have crashed mid-line.
     pub partial_last_line: Option<PartialLine>,
+    /// Maps skipped because they were malformed (their records were kept;
+    /// the first [`SKIPPED_MAPS_DESCRIBED`] are described in `warnings`).
+    pub skipped_maps: u64,
     /// Modification time of the log at the last poll.
     pub last_write: Option<SystemTime>,
 }
@@ -285,6 +291,18 @@ impl IngestHealth {
         }
         if self.first_malformed.is_none() {
             self.first_malformed = Some((line, reason));
+        }
+    }
+
+    fn maps(&mut self, line: u64, maps: &crate::run::map::MapList<'_>) {
+        for (name, map) in &maps.0 {
+            if let Err(e) = map {
+                self.skipped_maps += 1;
+                if self.skipped_maps <= SKIPPED_MAPS_DESCRIBED {
+                    self.warnings
+                        .push(format!("line {line}: map {name} skipped: {e}"));
+                }
+            }
         }
     }
 
@@ -491,8 +509,11 @@ impl Ingest<'_> {
                     self.store.push_scalar(step, time, id, value, self.merge);
                 }
             }
-            TailItem::Record { record, .. } => {
+            TailItem::Record { record, line } => {
                 self.health.records += 1;
+                if !record.maps.0.is_empty() {
+                    self.health.maps(line, &record.maps);
+                }
                 if self.merge {
                     self.store.push_merging(&record);
                 } else {

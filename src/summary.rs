@@ -50,6 +50,25 @@ pub struct VectorSummary {
     pub last_step: i64,
 }
 
+/// Per-map facts (2-D maps such as the region map of a slice).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MapSummary {
+    /// Number of maps.
+    pub count: usize,
+    /// Cells across (of the last map).
+    pub width: usize,
+    /// Cells down (of the last map).
+    pub height: usize,
+    /// Step of the first map.
+    pub first_step: i64,
+    /// Step of the last map.
+    pub last_step: i64,
+    /// `[step, distinct values]` of every map, in record order: for a map
+    /// of region labels, the number of linear regions on the slice over
+    /// time.
+    pub distinct: Vec<(i64, usize)>,
+}
+
 /// Malformed-line facts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MalformedSummary {
@@ -98,6 +117,12 @@ pub struct RunSummary {
     pub metrics: BTreeMap<String, MetricSummary>,
     /// Vector metrics by name.
     pub vectors: BTreeMap<String, VectorSummary>,
+    /// 2-D maps by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub maps: BTreeMap<String, MapSummary>,
+    /// Maps skipped because they were malformed (their records were kept).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_maps: u64,
     /// Number of notes.
     pub notes: usize,
     /// The state of the run now, with its reason ([`crate::analysis::Verdict`]).
@@ -150,6 +175,26 @@ impl RunSummary {
                 })
             })
             .collect();
+        let maps = store
+            .maps()
+            .names()
+            .filter_map(|name| {
+                let m = store.maps().series(name)?;
+                let last = m.len().checked_sub(1)?;
+                let step = |i: usize| store.record_step(m.record(i));
+                Some((
+                    name.to_string(),
+                    MapSummary {
+                        count: m.len(),
+                        width: m.get(last).width(),
+                        height: m.get(last).height(),
+                        first_step: step(0),
+                        last_step: step(last),
+                        distinct: (0..m.len()).map(|i| (step(i), m.distinct(i))).collect(),
+                    },
+                ))
+            })
+            .collect();
         let mut warnings = Vec::new();
         if let Some(e) = &feed.source.meta_error {
             warnings.push(format!("meta.json ignored: {e}"));
@@ -200,6 +245,8 @@ impl RunSummary {
             warnings,
             metrics,
             vectors,
+            maps,
+            skipped_maps: health.skipped_maps,
             notes: store.notes().count(),
             verdict,
             events,
@@ -315,8 +362,68 @@ impl RunSummary {
         if !self.verdict.advice.is_empty() {
             let _ = writeln!(out, "          {}", self.verdict.advice);
         }
+        self.write_maps(&mut out);
         self.write_events(&mut out);
         out
+    }
+
+    /// The maps: one row each, then their distinct values (regions) over
+    /// time at up to [`MAP_POINTS_SHOWN`] evenly spread maps.
+    fn write_maps(&self, out: &mut String) {
+        if self.maps.is_empty() {
+            if self.skipped_maps > 0 {
+                let _ = writeln!(out, "\nmaps      {} skipped", self.skipped_maps);
+            }
+            return;
+        }
+        let header = [
+            "map",
+            "count",
+            "size",
+            "first step",
+            "last step",
+            "distinct",
+        ];
+        let rows: Vec<[String; 6]> = self
+            .maps
+            .iter()
+            .map(|(name, m)| {
+                let lo = m.distinct.iter().map(|d| d.1).min().unwrap_or(0);
+                let hi = m.distinct.iter().map(|d| d.1).max().unwrap_or(0);
+                [
+                    name.clone(),
+                    m.count.to_string(),
+                    format!("{}x{}", m.width, m.height),
+                    m.first_step.to_string(),
+                    m.last_step.to_string(),
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    },
+                ]
+            })
+            .collect();
+        out.push('\n');
+        write_table(out, &header, &rows);
+        if self.skipped_maps > 0 {
+            let _ = writeln!(out, "({} malformed maps skipped)", self.skipped_maps);
+        }
+        for (name, m) in &self.maps {
+            let n = m.distinct.len();
+            let shown = n.min(MAP_POINTS_SHOWN);
+            let points: Vec<String> = (0..shown)
+                .map(|k| {
+                    let i = if shown > 1 {
+                        k * (n - 1) / (shown - 1)
+                    } else {
+                        0
+                    };
+                    format!("{}:{}", m.distinct[i].0, m.distinct[i].1)
+                })
+                .collect();
+            let _ = writeln!(out, "  {name} by step  {}", points.join("  "));
+        }
     }
 
     /// The events, one line each: segment (when there are several), step,
@@ -353,6 +460,13 @@ impl RunSummary {
             let _ = writeln!(out, "  {}", printable(&e.message));
         }
     }
+}
+
+/// How many (step, regions) points the text summary shows per map.
+pub const MAP_POINTS_SHOWN: usize = 8;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Left-aligns the first column and right-aligns the others, by terminal

@@ -321,6 +321,7 @@ fn store_prefix(store: &crate::store::RunStore, records: usize) -> crate::store:
             scalars: crate::run::record::ScalarList(scalars),
             vectors: crate::run::record::VectorList(Vec::new()),
             notes: Vec::new(),
+            maps: Default::default(),
         });
     }
     out

@@ -40,7 +40,7 @@ const HEADER_PX: u32 = 40;
 const LINE_PX: u32 = 18;
 
 /// Registers the embedded font with plotters, once per process.
-fn register_embedded_font() {
+pub(super) fn register_embedded_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // A font compiled into the binary always parses (tested).
@@ -164,7 +164,19 @@ pub fn export_png(
         error,
     })?;
     let rgb = render(run, store, events, opts).map_err(render_error)?;
-    let mut encoder = ::png::Encoder::new(BufWriter::new(file), opts.width, opts.height);
+    write_png(file, path, &rgb, opts.width, opts.height)
+}
+
+/// Writes `rgb` (`width × height` pixels, 3 bytes each) to the open `file`
+/// at `path` as PNG.
+pub(super) fn write_png(
+    file: File,
+    path: &Path,
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(), ExportError> {
+    let mut encoder = ::png::Encoder::new(BufWriter::new(file), width, height);
     encoder.set_color(::png::ColorType::Rgb);
     encoder.set_depth(::png::BitDepth::Eight);
     let write_error = |e: ::png::EncodingError| ExportError::Write {
@@ -172,7 +184,7 @@ pub fn export_png(
         error: std::io::Error::other(e),
     };
     let mut writer = encoder.write_header().map_err(write_error)?;
-    writer.write_image_data(&rgb).map_err(write_error)?;
+    writer.write_image_data(rgb).map_err(write_error)?;
     writer.finish().map_err(write_error)
 }
 

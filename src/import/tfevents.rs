@@ -487,6 +487,7 @@ impl TfRunReader {
             scalars: ScalarList(scalars),
             vectors: VectorList(vectors),
             notes,
+            maps: Default::default(),
         }))
     }
 }

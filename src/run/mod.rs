@@ -3,10 +3,12 @@
 
 pub mod fastpath;
 pub mod follow;
+pub mod map;
 pub mod record;
 pub mod tail;
 pub mod writer;
 
+pub use map::{GridMap, MapError, MapMark};
 pub use record::{parse_line, LineError, LineRecord, Num, Record};
 pub use tail::{PartialLine, PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
 pub use writer::{RunMeta, RunWriter, FINISHED_NOTE, META_FILE, METRICS_FILE, SCHEMA_VERSION};

@@ -13,6 +13,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use super::map::{GridMap, MapList};
+
 /// One step of a run, as written by [`RunWriter`](super::RunWriter).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Record {
@@ -39,6 +41,9 @@ pub struct Record {
     /// Free-form notes ("lr decayed", "resumed from checkpoint").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// 2-D maps (region labels of a slice through the data), `group/name` → map.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub maps: BTreeMap<String, GridMap>,
 }
 
 impl Record {
@@ -65,6 +70,12 @@ impl Record {
     /// Adds (or replaces) a vector.
     pub fn vector(mut self, name: impl Into<String>, values: Vec<f64>) -> Self {
         self.vectors.insert(name.into(), values);
+        self
+    }
+
+    /// Adds (or replaces) a 2-D map.
+    pub fn map(mut self, name: impl Into<String>, map: GridMap) -> Self {
+        self.maps.insert(name.into(), map);
         self
     }
 
@@ -336,6 +347,10 @@ pub struct LineRecord<'a> {
     /// Notes.
     #[serde(default, deserialize_with = "de_notes")]
     pub notes: Vec<String>,
+    /// 2-D maps in file order; a bad map is kept as the reason it was
+    /// skipped, and the rest of the record still counts.
+    #[serde(default, borrow)]
+    pub maps: MapList<'a>,
 }
 
 impl LineRecord<'_> {
@@ -357,6 +372,12 @@ impl LineRecord<'_> {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             notes: self.notes.clone(),
+            maps: self
+                .maps
+                .0
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.as_ref().ok()?.clone())))
+                .collect(),
         }
     }
 }

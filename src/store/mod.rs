@@ -7,12 +7,14 @@
 //! record shared by all of its metrics.
 
 pub mod index;
+pub mod maps;
 
 use std::ops::{Range, RangeInclusive};
 
 use rustc_hash::FxHashMap;
 
 pub use index::{Extent, MinMaxIndex, NonFinite, FANOUT};
+pub use maps::{MapSeries, MapStore};
 
 use crate::run::LineRecord;
 
@@ -143,6 +145,7 @@ pub struct RunStore {
     vector_ids: FxHashMap<Box<str>, usize>,
     vectors: Vec<VectorSeries>,
     notes: Vec<(u32, String)>,
+    maps: MapStore,
     /// The metric of the last value stored (see [`Series::successor`]).
     last_metric: MetricId,
     /// Reused by [`RunStore::push_merging`].
@@ -169,6 +172,7 @@ impl RunStore {
             vector_ids: FxHashMap::default(),
             vectors: Vec::new(),
             notes: Vec::new(),
+            maps: MapStore::default(),
             last_metric: NO_METRIC,
             scratch_ids: Vec::new(),
             refused: Refused::default(),
@@ -277,6 +281,11 @@ impl RunStore {
         })
     }
 
+    /// The 2-D maps (region maps of a slice), by name.
+    pub fn maps(&self) -> &MapStore {
+        &self.maps
+    }
+
     /// Bytes of heap the stored data holds (capacity, not just length).
     pub fn heap_bytes(&self) -> usize {
         self.steps.capacity() * 8
@@ -287,6 +296,7 @@ impl RunStore {
                 .iter()
                 .map(|v| v.data.capacity() * 8 + v.records.capacity() * 4 + v.starts.capacity() * 8)
                 .sum::<usize>()
+            + self.maps.heap_bytes()
     }
 
     /// Total number of scalar points.
@@ -439,6 +449,7 @@ impl RunStore {
         for n in &r.notes {
             self.notes.push((rec, n.clone()));
         }
+        self.maps.push(rec, &r.maps);
     }
 
     fn intern_metric(&mut self, name: &str) -> Option<MetricId> {

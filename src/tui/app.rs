@@ -13,6 +13,7 @@ use super::replay::Replay;
 use super::run_state::{format_age, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
+use super::ui::MapColour;
 use crate::analysis::Event;
 
 /// Everything the user can ask for, and the events of the outside world.
@@ -70,6 +71,10 @@ pub enum Action {
     ToggleBreakdown,
     /// Sensitivity heatmap: next layer.
     NextLayer,
+    /// Linear regions: LC curves or the region map of the slice.
+    ToggleRegionMap,
+    /// Region map: colour by region or by predicted class.
+    ToggleMapColour,
     /// Show or hide the value cursor.
     ToggleCursor,
     /// Move the cursor by this fraction of the window.
@@ -151,6 +156,10 @@ pub struct App {
     pub per_layer: bool,
     /// Sensitivity layer shown (index into the `sens/` vectors).
     pub layer: usize,
+    /// The linear-regions panel shows the region map instead of the curves.
+    pub region_map: bool,
+    /// What the region map is coloured by.
+    pub map_colour: MapColour,
     /// The time the screen is drawn for.
     pub now: SystemTime,
     /// The user asked to leave.
@@ -185,6 +194,8 @@ impl App {
             paused: None,
             per_layer: false,
             layer: 0,
+            region_map: false,
+            map_colour: MapColour::Region,
             now,
             quit: false,
             replay: None,
@@ -322,6 +333,8 @@ impl App {
             }
             Action::ToggleBreakdown => self.per_layer = !self.per_layer,
             Action::NextLayer => self.layer = self.layer.wrapping_add(1),
+            Action::ToggleRegionMap => self.region_map = !self.region_map,
+            Action::ToggleMapColour => self.map_colour = self.map_colour.toggle(),
             Action::ToggleCursor => {
                 self.cursor = match self.cursor {
                     Some(_) => None,

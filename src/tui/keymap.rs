@@ -57,6 +57,8 @@ pub const KEYS: &[(&str, &str)] = &[
         "n  N",
         "select the next / previous event and show it on the charts",
     ),
+    ("m", "linear regions: LC curves / region map of the slice"),
+    ("M", "region map colour: by region / by predicted class"),
     ("?", "this help (↑↓ scroll it)"),
     ("click", "select a panel, a run or an event"),
 ];
@@ -227,6 +229,8 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
         KeyCode::Char('E') => Action::MaximiseEvents,
         KeyCode::Char('n') => Action::NextEvent,
         KeyCode::Char('N') => Action::PrevEvent,
+        KeyCode::Char('m') => Action::ToggleRegionMap,
+        KeyCode::Char('M') => Action::ToggleMapColour,
         _ => return None,
     })
 }

@@ -86,6 +86,7 @@ pub fn is_diagnostic(name: &str) -> bool {
     [LOSS, ACC, COLLAPSE, SCALE, LC, SENS]
         .iter()
         .any(|set| set.contains(&name))
+        || name == crate::run::map::SLICE_REGIONS
         || name.starts_with("sc/nlm_cos/")
         || is_lc_layer(name)
 }

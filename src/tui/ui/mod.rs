@@ -4,6 +4,7 @@
 mod chart;
 pub mod events;
 mod help;
+mod regionmap;
 mod runs;
 mod scrubber;
 mod sens;
@@ -22,6 +23,10 @@ use super::live::RunSet;
 use super::panels::{charts, PanelId};
 use super::widgets::EventMark;
 use crate::source::RunFeed;
+
+pub use regionmap::{
+    boundary_color, category_color, fit, map_on_show, raster, MapColour, MapOnShow, Pixel,
+};
 
 /// Below this size only a "terminal too small" message is drawn.
 pub const MIN_SIZE: (u16, u16) = (30, 8);
@@ -177,7 +182,12 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
     let theme = &ctx.app.theme;
     let focused = ctx.app.focus == panel && !ctx.app.events.focused;
     hits.panels.push((panel, area));
-    let title = format!(" {} {} ", panel.index() + 1, panel.title());
+    let map = panel == PanelId::Regions && ctx.app.region_map;
+    let title = if map {
+        regionmap::title(ctx, area.width)
+    } else {
+        format!(" {} {} ", panel.index() + 1, panel.title())
+    };
     let block = Block::bordered()
         .title(Line::styled(title, theme.title))
         .border_style(if focused {
@@ -193,6 +203,7 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
     match panel {
         PanelId::Runs => runs::render(frame, ctx, inner, hits),
         PanelId::Sensitivity => sens::render(frame, ctx, inner),
+        PanelId::Regions if map => regionmap::render(frame, ctx, inner),
         _ => {
             let specs = charts(panel, &ctx.names, ctx.app.per_layer);
             if specs.is_empty() || ctx.window.is_none() {
