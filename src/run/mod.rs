@@ -4,6 +4,7 @@
 pub mod fastpath;
 pub mod follow;
 pub mod record;
+mod split;
 pub mod tail;
 pub mod writer;
 
