@@ -48,15 +48,23 @@ struct Part<'a> {
     count: u64,
 }
 
-/// Parses the complete lines of `bytes` (ending with a newline) into a
-/// [`Part`].
-fn parse_part(bytes: &[u8]) -> Part<'_> {
-    // About 40 bytes per scalar in a typical log.
-    let mut part = Part {
-        lines: Vec::with_capacity(bytes.len() / 256),
-        scalars: Vec::with_capacity(bytes.len() / 32),
-        count: 0,
-    };
+impl Part<'_> {
+    /// An empty part sized for about `bytes` of a typical log (about 40
+    /// bytes per scalar). Allocated by the storing thread, which also frees
+    /// it: memory a helper thread allocated would stay with that thread's
+    /// allocator arena, and a watched run's memory would grow by megabytes.
+    fn for_bytes(bytes: usize) -> Self {
+        Part {
+            lines: Vec::with_capacity(bytes / 256),
+            scalars: Vec::with_capacity(bytes / 32),
+            count: 0,
+        }
+    }
+}
+
+/// Parses the complete lines of `bytes` (ending with a newline) into
+/// `part`, empty.
+fn parse_part<'a>(bytes: &'a [u8], mut part: Part<'a>) -> Part<'a> {
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', bytes) {
         part.count += 1;
@@ -113,7 +121,10 @@ fn deliver_split(
         memchr::memchr(b'\n', &whole[at.min(whole.len())..]).map_or(whole.len(), |nl| at + nl + 1);
     let (mine, theirs) = whole.split_at(split);
     std::thread::scope(|s| {
-        let helper = (!theirs.is_empty()).then(|| s.spawn(|| parse_part(theirs)));
+        let helper = (!theirs.is_empty()).then(|| {
+            let part = Part::for_bytes(theirs.len());
+            s.spawn(move || parse_part(theirs, part))
+        });
         lines = super::tail::deliver_lines(mine, lines, scratch, stats, sink);
         let Some(helper) = helper else {
             return;
