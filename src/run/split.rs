@@ -51,8 +51,9 @@ struct Part<'a> {
 impl Part<'_> {
     /// An empty part sized for about `bytes` of a typical log (about 40
     /// bytes per scalar). Allocated by the storing thread, which also frees
-    /// it: memory a helper thread allocated would stay with that thread's
-    /// allocator arena, and a watched run's memory would grow by megabytes.
+    /// it, so that it comes from that thread's allocator arena. (glibc
+    /// still keeps some memory for the helper threads: docs/BENCHMARKS.md
+    /// measures it.)
     fn for_bytes(bytes: usize) -> Self {
         Part {
             lines: Vec::with_capacity(bytes / 256),
