@@ -155,9 +155,45 @@ impl<'a> Cursor<'a> {
 /// Parses a line of the common shape, or returns `None` to defer to the
 /// full deserialiser.
 pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
+    let mut list: Vec<(Cow<'_, str>, f64)> = Vec::with_capacity(16);
+    let (step, time) = common_fields(line, &mut |n, v| list.push((Cow::Borrowed(n), v)))?;
+    Some(LineRecord {
+        step,
+        time,
+        scalars: ScalarList(list),
+        vectors: VectorList::default(),
+        notes: Vec::new(),
+        maps: Default::default(),
+    })
+}
+
+/// [`parse_common`] without building a record: the scalars are appended to
+/// `scalars` (in file order) and the step and time returned. On `None`,
+/// `scalars` is as it was. For the parallel reader, which keeps the
+/// scalars of many lines in one buffer.
+pub fn parse_common_into<'a>(
+    line: &'a [u8],
+    scalars: &mut Vec<(&'a str, f64)>,
+) -> Option<(i64, Option<f64>)> {
+    let before = scalars.len();
+    let parsed = common_fields(line, &mut |n, v| scalars.push((n, v)));
+    if parsed.is_none() {
+        scalars.truncate(before);
+    }
+    parsed
+}
+
+/// The fields of a line of the common shape; each scalar goes to `scalar`
+/// as it is read (so a line that turns out not to be of that shape may
+/// have given some already).
+#[inline]
+fn common_fields<'a>(
+    line: &'a [u8],
+    scalar: &mut impl FnMut(&'a str, f64),
+) -> Option<(i64, Option<f64>)> {
     let mut c = Cursor { b: line, i: 0 };
     c.eat(b'{')?;
-    let (mut step, mut time, mut scalars) = (None, None, None);
+    let (mut step, mut time, mut seen_scalars) = (None, None, false);
     if c.peek()? == b'}' {
         return None;
     }
@@ -175,22 +211,21 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
                     Some(c.value()?)
                 });
             }
-            "scalars" if scalars.is_none() => {
+            "scalars" if !seen_scalars => {
+                seen_scalars = true;
                 c.eat(b'{')?;
-                let mut list: Vec<(Cow<'_, str>, f64)> = Vec::with_capacity(16);
                 if c.peek()? == b'}' {
                     c.i += 1;
                 } else {
                     loop {
                         let name = c.plain_str()?;
                         c.eat(b':')?;
-                        list.push((Cow::Borrowed(name), c.value()?));
+                        scalar(name, c.value()?);
                         if c.object_ends()? {
                             break;
                         }
                     }
                 }
-                scalars = Some(list);
             }
             _ => return None,
         }
@@ -202,14 +237,7 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
     if c.i != line.len() {
         return None;
     }
-    Some(LineRecord {
-        step: step?,
-        time: time.flatten(),
-        scalars: ScalarList(scalars.unwrap_or_default()),
-        vectors: VectorList::default(),
-        notes: Vec::new(),
-        maps: Default::default(),
-    })
+    Some((step?, time.flatten()))
 }
 
 #[cfg(test)]

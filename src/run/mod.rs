@@ -5,6 +5,7 @@ pub mod fastpath;
 pub mod follow;
 pub mod map;
 pub mod record;
+mod split;
 pub mod tail;
 pub mod writer;
 

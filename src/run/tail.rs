@@ -11,7 +11,11 @@ use super::record::{parse_line, LineRecord};
 /// and skipped without being buffered.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
-const READ_CHUNK: usize = 1 << 20;
+const READ_CHUNK: usize = 2 << 20;
+
+/// Whole lines in one read from which parsing is split over two threads
+/// ([`parallel`]): below it, a thread costs more than it saves.
+const PARALLEL_MIN: usize = 256 << 10;
 
 /// Why the reader went back to the start of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,8 +280,13 @@ impl TailReader {
             ..
         } = self;
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', data) {
-            let piece = &data[start..nl];
+        // The end of a line begun in an earlier read.
+        if *skipping_long_line || !pending.is_empty() {
+            let Some(nl) = memchr::memchr(b'\n', data) else {
+                hold(data, pending, skipping_long_line);
+                return;
+            };
+            let piece = &data[..nl];
             start = nl + 1;
             *lines += 1;
             if *skipping_long_line {
@@ -287,8 +296,6 @@ impl TailReader {
                     line: *lines,
                     reason: too_long(),
                 });
-            } else if pending.is_empty() {
-                deliver(piece, *lines, scratch, stats, sink);
             } else if pending.len() + piece.len() > MAX_LINE_BYTES {
                 release(pending);
                 stats.malformed += 1;
@@ -302,17 +309,49 @@ impl TailReader {
                 release(pending);
             }
         }
-        let rest = &data[start..];
-        if *skipping_long_line || rest.is_empty() {
-            return;
-        }
-        if pending.len() + rest.len() > MAX_LINE_BYTES {
-            release(pending);
-            *skipping_long_line = true;
+        // Whole lines (a read is far shorter than MAX_LINE_BYTES, so none
+        // of them is too long), then the start of a line to hold.
+        let end = memchr::memrchr(b'\n', &data[start..]).map_or(start, |nl| start + nl + 1);
+        let whole = &data[start..end];
+        if whole.len() >= PARALLEL_MIN {
+            *lines = super::split::deliver_lines(whole, *lines, scratch, stats, sink);
         } else {
-            pending.extend_from_slice(rest);
+            *lines = deliver_lines(whole, *lines, scratch, stats, sink);
         }
+        hold(&data[end..], pending, skipping_long_line);
     }
+}
+
+/// Keeps `rest`, the start of a line whose newline is not read yet, unless
+/// it makes the line too long.
+fn hold(rest: &[u8], pending: &mut Vec<u8>, skipping_long_line: &mut bool) {
+    if *skipping_long_line || rest.is_empty() {
+        return;
+    }
+    if pending.len() + rest.len() > MAX_LINE_BYTES {
+        release(pending);
+        *skipping_long_line = true;
+    } else {
+        pending.extend_from_slice(rest);
+    }
+}
+
+/// Delivers every line of `whole` (complete lines, each ending with a
+/// newline), numbering them after `lines`; returns the new line count.
+pub(super) fn deliver_lines(
+    whole: &[u8],
+    mut lines: u64,
+    scratch: &mut Vec<u8>,
+    stats: &mut PollStats,
+    sink: &mut dyn FnMut(TailItem<'_>),
+) -> u64 {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', whole) {
+        lines += 1;
+        deliver(&whole[start..nl], lines, scratch, stats, sink);
+        start = nl + 1;
+    }
+    lines
 }
 
 /// A last line without its newline that is not a complete record, as
@@ -339,20 +378,27 @@ fn release(pending: &mut Vec<u8>) {
     }
 }
 
+/// A line without its line ending and byte-order mark, or `None` for a
+/// blank line (skipped, but counted).
+#[inline]
+pub(super) fn content(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // A byte-order mark, as some Windows editors write at the start of a file.
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
+}
+
 /// Parses one complete line and hands the result to `sink`.
-fn deliver(
+pub(super) fn deliver(
     line: &[u8],
     line_no: u64,
     scratch: &mut Vec<u8>,
     stats: &mut PollStats,
     sink: &mut dyn FnMut(TailItem<'_>),
 ) {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    // A byte-order mark, as some Windows editors write at the start of a file.
-    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
+    let Some(line) = content(line) else {
         return;
-    }
+    };
     match parse_line(line, scratch) {
         Ok(record) => {
             stats.records += 1;
@@ -501,6 +547,64 @@ mod tests {
             .unwrap();
         assert!(stats.reset && !stats.more);
         assert_eq!(items, vec![Seen::Reset, Seen::Rec(1, 7)]);
+    }
+
+    /// A file large enough to be parsed on two threads in one read gives
+    /// the items of many small reads, each parsed on one: same records,
+    /// same malformed line numbers, and a partial line held across reads.
+    #[test]
+    fn a_large_read_split_over_threads_gives_the_items_of_small_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        let mut text = String::new();
+        for step in 0..12_000 {
+            match step % 1000 {
+                7 => text.push_str("not json\n"),
+                8 => text.push('\n'),
+                9 => text.push_str("{\"step\": 9, \"vectors\": {\"v/x\": [1]}}\n"),
+                _ => text.push_str(&format!(
+                    "{{\"step\": {step}, \"scalars\": {{\"train/loss\": {}}}}}\n",
+                    1.0 / f64::from(step + 1)
+                )),
+            }
+        }
+        text.push_str("{\"step\": 12000, \"scal");
+        assert!(text.len() > 2 * PARALLEL_MIN, "{}", text.len());
+        append(&p, text.as_bytes());
+        let mut whole = TailReader::new(&p);
+        let one = poll(&mut whole);
+        let mut small = TailReader::new(&p);
+        let mut many = Vec::new();
+        loop {
+            let stats = small
+                .poll_limited(
+                    &mut |item| {
+                        many.push(match item {
+                            TailItem::Record { line, record } => Seen::Rec(line, record.step),
+                            TailItem::Malformed { line, .. } => Seen::Bad(line),
+                            _ => Seen::Reset,
+                        })
+                    },
+                    4096,
+                )
+                .unwrap();
+            if !stats.more {
+                break;
+            }
+        }
+        assert_eq!(one, many);
+        let bad: Vec<u64> = one
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Bad(l) => Some(*l),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bad, (0..12).map(|k| k * 1000 + 8).collect::<Vec<u64>>());
+        assert_eq!(one.len(), 12_000 - 12);
+        assert_eq!((whole.lines(), whole.pending_bytes()), (12_000, 21));
+        append(&p, b"ars\": {\"a/b\": 1}}\n");
+        assert_eq!(poll(&mut whole), vec![Seen::Rec(12_001, 12_000)]);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! * Logs are read in slices of at most [`INGEST_SLICE`] bytes, the write
 //!   lock released between slices, so a large first load or a re-read after
 //!   a truncation never freezes the screen: it shows the run growing.
+//! * The UI is told about new data as soon as the store holds it, before
+//!   any analysis: a re-analysis never delays the new values on screen
+//!   (the UI is told again when the analysis changed a run's events).
 //! * Analysis ([`crate::analysis`]) runs holding only the read lock (this
 //!   thread is the only writer, so the store cannot change meanwhile); the
 //!   write lock is taken just to store its result. It is throttled per run
@@ -200,8 +203,12 @@ fn ingest_loop(rx: &Receiver<WatchEvent>, runs: &SharedRuns, changed: &dyn Fn())
                 any |= apply(next, runs, changed, INGEST_SLICE);
             }
         }
-        any |= analyse_due(runs);
+        // The new data goes to the screen first; a due analysis runs after,
+        // and the screen is told again only if it changed the events.
         if any {
+            changed();
+        }
+        if analyse_due(runs) {
             changed();
         }
     }
@@ -266,8 +273,8 @@ fn read_run(runs: &SharedRuns, i: usize, progress: &dyn Fn(), slice: u64) -> boo
         if !more {
             return any;
         }
-        analyse_one(runs, i);
         progress();
+        analyse_one(runs, i);
         std::thread::sleep(SLICE_PAUSE);
     }
 }
