@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::grokscope;
 use dfdx::prelude::*;
+use grokscope::diag::log_spaced_step;
 use grokscope::run::{RunMeta, FINISHED_NOTE, METRICS_FILE};
 use grokscope::source::{RunFeed, RunSource};
 use grokscope::train::{
@@ -105,12 +106,27 @@ fn every_preset_writes_a_valid_run_with_every_metric() {
         let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
         let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(last["notes"], serde_json::json!([FINISHED_NOTE]));
-        // The region map comes with LC (every 10th record, and lc's
-        // log-spaced ones), 96×64, through the anchors meta.json records.
+        // The region map comes with LC records: every `map_every`-th
+        // record (10: each of them; lc: 50) and lc's log-spaced ones,
+        // 96×64, through the anchors meta.json records.
         let maps = feed.store.maps().series("lc/slice/region").unwrap();
-        let lc = feed.store.series("lc/train").unwrap().len();
-        assert_eq!(maps.len(), lc, "{}", preset.name());
-        assert!(lc >= 3, "{}: epochs 0, 10, 20 at least", preset.name());
+        let lc = feed.store.series("lc/train").unwrap();
+        assert!(
+            lc.len() >= 3,
+            "{}: epochs 0, 10, 20 at least",
+            preset.name()
+        );
+        let mapped = |step: u64| {
+            (step.is_multiple_of(config.log_every)
+                && (step / config.log_every).is_multiple_of(config.map_every))
+                || (config.log_spaced && log_spaced_step(step))
+        };
+        let expected: Vec<usize> = (0..lc.len())
+            .filter(|&i| mapped(lc.step(i) as u64))
+            .map(|i| lc.record(i))
+            .collect();
+        let got: Vec<usize> = (0..maps.len()).map(|i| maps.record(i)).collect();
+        assert_eq!(got, expected, "{}", preset.name());
         assert_eq!((maps.get(0).width(), maps.get(0).height()), (96, 64));
         assert!(names.contains(&"lc/slice_regions"));
         let meta = RunMeta::read(&dir).unwrap();
@@ -129,6 +145,20 @@ fn every_preset_writes_a_valid_run_with_every_metric() {
             }
         );
     }
+}
+
+#[test]
+fn map_every_zero_logs_no_maps_and_keeps_local_complexity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        map_every: 0,
+        ..small(Preset::Demo, 10)
+    };
+    run(&config, tmp.path());
+    let feed = load(tmp.path());
+    assert!(feed.store.maps().series("lc/slice/region").is_none());
+    assert!(feed.store.series("lc/slice_regions").is_none());
+    assert_eq!(feed.store.series("lc/train").unwrap().len(), 2);
 }
 
 #[test]

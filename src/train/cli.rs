@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// of different classes drawn from the seed].
     #[arg(long, value_name = "I,J,K", value_parser = parse_anchors)]
     pub map_anchors: Option<[usize; 3]>,
+    /// Draw the region map every N-th record (and at every log-spaced
+    /// record); 0 = no maps [default: 10, with local complexity; 50 for lc].
+    #[arg(long, value_name = "N")]
+    pub map_every: Option<u64>,
 }
 
 /// `I,J,K`: three training-set positions.
@@ -153,6 +157,7 @@ impl TrainArgs {
         set(&mut c.log_spaced, self.log_spaced);
         set(&mut c.checkpoint_every, self.checkpoint_every);
         set(&mut c.send_frac, self.send_frac);
+        set(&mut c.map_every, self.map_every);
         if self.send_every.is_some() {
             c.send_every = self.send_every;
         }

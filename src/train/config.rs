@@ -217,6 +217,7 @@ impl Preset {
             send_frac: 0.0,
             send_every: None,
             map_anchors: None,
+            map_every: default_map_every(),
         };
         match self {
             // Fig. 2: `--lr 0.0005 --num_epochs 20000 --train_fraction 0.4
@@ -288,6 +289,10 @@ impl Preset {
                 // every 100, … (`train_mlp_mnist.py`): the first LC descent
                 // is over within about ten epochs.
                 log_spaced: true,
+                // A 96 × 64 map takes ~22 kB of the log: one every 50th
+                // record (1,000 epochs) plus the log-spaced ones keeps the
+                // run under 3 MB and still shows each phase.
+                map_every: 50,
                 ..paper
             },
             Preset::Demo => TrainConfig {
@@ -361,6 +366,14 @@ pub struct TrainConfig {
     /// the ones it used into `meta.json`.
     #[serde(default)]
     pub map_anchors: Option<[usize; 3]>,
+    /// Records between two region maps (also drawn at every log-spaced
+    /// record); 0 = no maps. Default 10, with local complexity.
+    #[serde(default = "default_map_every")]
+    pub map_every: u64,
+}
+
+fn default_map_every() -> u64 {
+    Cadence::default().region_map
 }
 
 impl TrainConfig {

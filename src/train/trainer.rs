@@ -225,10 +225,11 @@ where
             cadence: Cadence {
                 log_every: c.log_every,
                 log_spaced: c.log_spaced,
+                region_map: c.map_every,
                 ..Cadence::default()
             },
             collapse: collapse_test(c.loss),
-            region_map: Some(SliceConfig {
+            region_map: (c.map_every > 0).then(|| SliceConfig {
                 anchors: c.map_anchors.map_or(Anchors::Seeded, Anchors::Indices),
                 ..SliceConfig::default()
             }),
