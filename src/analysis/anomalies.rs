@@ -188,6 +188,8 @@ struct Incident<'a> {
     collapsed_before: Option<f64>,
     /// Test accuracy just before the spike.
     test_before: Option<f64>,
+    /// The collapse remedies this run does not use yet.
+    remedies: String,
 }
 
 /// Loss spikes on every loss metric; spikes of several losses that start
@@ -270,6 +272,7 @@ pub(super) fn spikes(scope: &Scope<'_>, out: &mut Vec<Event>) {
                     lost_fit,
                     collapsed_before,
                     test_before,
+                    remedies: scope.context.collapse_remedies(None),
                 });
             }
         }
@@ -299,9 +302,10 @@ fn spike_event(c: &Incident<'_>) -> Event {
     };
     let advice = match (c.collapsed_before, lost_fit) {
         (Some(sc), _) => format!(
-            "up to {} of the training samples had collapsed shortly before it: with their gradient gone the optimiser's step turns unstable (Adam's ε at tiny gradients) and the collapsed share falls back — the sawtooth of softmax collapse{}; StableMax, ⊥Grad or weight decay avoid it",
+            "up to {} of the training samples had collapsed shortly before it: with their gradient gone the optimiser's step turns unstable (Adam's ε at tiny gradients) and the collapsed share falls back — the sawtooth of softmax collapse{}; {} avoid it",
             percent(sc),
-            if lost_fit { ", and this one lost part of the fit" } else { "" }
+            if lost_fit { ", and this one lost part of the fit" } else { "" },
+            c.remedies
         ),
         (None, true) => "the run lost part of what it had learned — often a learning rate too high or an unstable optimiser (Adam's ε at tiny gradients); check norm/grad around it".to_string(),
         (None, false) => {

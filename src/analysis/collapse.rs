@@ -240,7 +240,10 @@ fn warning(
             Severity::Info,
         ),
         _ => (
-            ". Remedies before learning stops: StableMax, ⊥Grad, weight decay, or an f64 softmax".to_string(),
+            format!(
+                ". Remedies before learning stops: {}",
+                scope.context.collapse_remedies(Some("an f64 softmax"))
+            ),
             Severity::Warning,
         ),
     };

@@ -512,6 +512,25 @@ impl RunContext {
                 .unwrap_or(false),
         }
     }
+
+    /// The papers' remedies for softmax collapse, less what this run
+    /// already does — "StableMax, ⊥Grad or weight decay"; "stronger weight
+    /// decay" under weight decay, no ⊥Grad when it is on — followed by
+    /// `more` when given (e.g. "an f64 softmax"), as one list: `A, B or C`.
+    pub fn collapse_remedies(&self, more: Option<&str>) -> String {
+        let mut items = vec!["StableMax"];
+        if !self.perp_grad {
+            items.push("⊥Grad");
+        }
+        items.push(if self.weight_decay.is_some_and(|w| w > 0.0) {
+            "stronger weight decay"
+        } else {
+            "weight decay"
+        });
+        items.extend(more);
+        let (last, rest) = items.split_last().expect("StableMax at least");
+        format!("{} or {last}", rest.join(", "))
+    }
 }
 
 /// Cached [`analyze`] results for one run: cheap to ask again when nothing

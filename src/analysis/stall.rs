@@ -104,9 +104,10 @@ pub(super) fn stalls(scope: &Scope<'_>, out: &mut Vec<Event>) {
             let at_zero = values[s.end - 1] == 0.0;
             let message = if at_zero {
                 format!(
-                    "Stall: {} has been exactly 0 for {} steps: with a softmax cross-entropy that is softmax collapse (every sample's softmax rounds to 1, so no gradient is left); remedies: StableMax, ⊥Grad, weight decay",
+                    "Stall: {} has been exactly 0 for {} steps: with a softmax cross-entropy that is softmax collapse (every sample's softmax rounds to 1, so no gradient is left); remedies: {}",
                     loss.name(),
-                    steps(span)
+                    steps(span),
+                    scope.context.collapse_remedies(None)
                 )
             } else {
                 format!(

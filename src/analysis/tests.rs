@@ -431,3 +431,38 @@ fn collapse_of_an_old_stablemax_log_is_not_this_runs_collapse() {
         .iter()
         .all(|k| !collapse[1..].contains(k)));
 }
+
+#[test]
+fn collapse_remedies_leave_out_what_the_run_already_does() {
+    use super::RunContext;
+    let plain = RunContext::default();
+    assert_eq!(
+        plain.collapse_remedies(None),
+        "StableMax, ⊥Grad or weight decay"
+    );
+    assert_eq!(
+        plain.collapse_remedies(Some("an f64 softmax")),
+        "StableMax, ⊥Grad, weight decay or an f64 softmax"
+    );
+    let decayed = RunContext {
+        weight_decay: Some(1.0),
+        ..RunContext::default()
+    };
+    assert_eq!(
+        decayed.collapse_remedies(None),
+        "StableMax, ⊥Grad or stronger weight decay"
+    );
+    let zero_decay = RunContext {
+        weight_decay: Some(0.0),
+        ..RunContext::default()
+    };
+    assert_eq!(
+        zero_decay.collapse_remedies(None),
+        plain.collapse_remedies(None)
+    );
+    let perp = RunContext {
+        perp_grad: true,
+        ..RunContext::default()
+    };
+    assert_eq!(perp.collapse_remedies(None), "StableMax or weight decay");
+}

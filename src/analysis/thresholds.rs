@@ -221,17 +221,20 @@ pub(super) fn collapse(scope: &Scope<'_>, out: &mut Vec<Event>) {
                     "this run will not learn any more",
                 )
             };
+            let remedies = scope
+                .context
+                .collapse_remedies(Some("a wider softmax dtype (f64)"));
             let (tail, severity) = match test {
                 Some(t) if t.generalised() => (
                     format!("; test accuracy is already {}, so the run had generalised before it — nothing is lost unless you train on", percent(t.now)),
                     Severity::Info,
                 ),
                 Some(t) => (
-                    format!("; test accuracy is {}: {outlook} before it generalises. Remedies: StableMax, ⊥Grad, weight decay, or a wider softmax dtype (f64)", percent(t.now)),
+                    format!("; test accuracy is {}: {outlook} before it generalises. Remedies: {remedies}", percent(t.now)),
                     kind.severity(),
                 ),
                 None => (
-                    format!("; {outlook}. Remedies: StableMax, ⊥Grad, weight decay, or a wider softmax dtype (f64)"),
+                    format!("; {outlook}. Remedies: {remedies}"),
                     kind.severity(),
                 ),
             };

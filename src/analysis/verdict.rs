@@ -358,7 +358,7 @@ pub(super) fn verdict(scope: &Scope<'_>, events: &[Event]) -> Verdict {
             since,
             format!("{} of samples collapsed{test_text}", percent(c)),
         )
-        .advise("most samples' softmax rounds to exactly 1, so they give no gradient and learning stops before the network generalises; retrain with StableMax, ⊥Grad, weight decay or an f64 softmax");
+        .advise(format!("most samples' softmax rounds to exactly 1, so they give no gradient and learning stops before the network generalises; retrain with {}", scope.context.collapse_remedies(Some("an f64 softmax"))));
     }
     // Collapsing, under way: on a fitted run the collapsed share (a smooth
     // measurement) has passed 10% and climbed by 5 points over the last
@@ -375,7 +375,7 @@ pub(super) fn verdict(scope: &Scope<'_>, events: &[Event]) -> Verdict {
             since,
             format!("{} of samples collapsed and rising{test_text}", percent(c)),
         )
-        .advise("the softmax of more and more samples rounds to exactly 1, so they stop giving a gradient; learning will stop before the network generalises unless you switch to StableMax, ⊥Grad, weight decay or an f64 softmax");
+        .advise(format!("the softmax of more and more samples rounds to exactly 1, so they stop giving a gradient; learning will stop before the network generalises unless you switch to {}", scope.context.collapse_remedies(Some("an f64 softmax"))));
     }
     if let Some(a) = train_acc.filter(|&a| a >= FITTED_ACC) {
         let fit_since = [EventKind::Memorisation, EventKind::Fitted]
@@ -528,9 +528,10 @@ fn plateau_cause(
             return (
                 format!("logits heading for collapse{when}"),
                 format!(
-                    "the logit margin is {} of the {} at which the softmax collapses: naive loss minimisation is scaling the logits instead of generalising; StableMax, ⊥Grad or weight decay stop it",
+                    "the logit margin is {} of the {} at which the softmax collapses: naive loss minimisation is scaling the logits instead of generalising; {} stop it",
                     short(m),
-                    short(threshold)
+                    short(threshold),
+                    scope.context.collapse_remedies(None)
                 ),
             );
         }
@@ -569,8 +570,9 @@ fn plateau_cause(
         return (
             "updates scale the logits".to_string(),
             format!(
-                "sc/nlm_cos is {}: the updates mostly scale the logits (naive loss minimisation) and nothing stops it; weight decay, ⊥Grad or StableMax would",
-                short(c)
+                "sc/nlm_cos is {}: the updates mostly scale the logits (naive loss minimisation) and nothing stops it; {} would",
+                short(c),
+                scope.context.collapse_remedies(None)
             ),
         );
     }
