@@ -9,7 +9,7 @@ use super::live::SharedRuns;
 use super::panels::PanelId;
 use super::plot::{RecordLimit, XMode, XView};
 use super::replay::Replay;
-use super::run_state::{format_age, RunState};
+use super::run_state::{age_text, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
 use crate::analysis::Event;
@@ -411,11 +411,10 @@ impl App {
         let runs = self.runs.read();
         let mut out = String::new();
         for (i, f) in runs.feeds.iter().enumerate() {
-            out.push_str(RunState::of(f, self.now).label());
+            let activity = runs.activity(i);
+            out.push_str(RunState::of(f, &activity, self.now).label());
             if i == self.highlighted {
-                if let Some(t) = f.health.last_write {
-                    out.push_str(&format_age(self.now.duration_since(t).unwrap_or_default()));
-                }
+                out.push_str(&age_text(f, &activity, self.now).unwrap_or_default());
             }
         }
         out
@@ -536,9 +535,10 @@ mod tests {
         assert!(app.update(Action::Tick(t(6))));
         assert!(!app.update(Action::Tick(t(7))));
         assert!(app.update(Action::Tick(t(25))));
+        let runs = app.runs.read();
         assert_eq!(
-            RunState::of(&app.runs.read().feeds[0], app.now),
-            RunState::Stale
+            RunState::of(&runs.feeds[0], &runs.activity(0), app.now),
+            RunState::Idle
         );
     }
 

@@ -12,6 +12,7 @@ use crate::store::Extent;
 use crate::tui::panels::ChartSpec;
 use crate::tui::plot::{envelope, time_offset, value_at, y_range, EnvPoint};
 use crate::tui::widgets::envelope::fmt_short;
+use crate::tui::widgets::envelope::Dash;
 use crate::tui::widgets::{EnvelopeChart, Trace};
 
 /// Width taken by y labels, as the chart widget lays them out (estimate).
@@ -48,6 +49,8 @@ fn traces(ctx: &Ctx<'_>, spec: &ChartSpec, columns: usize) -> Vec<(Trace, usize,
                             color,
                             faint: true,
                             points,
+                            dash: Dash::Solid,
+                            right: false,
                         },
                         run,
                         metric.clone(),
@@ -58,6 +61,8 @@ fn traces(ctx: &Ctx<'_>, spec: &ChartSpec, columns: usize) -> Vec<(Trace, usize,
                             color,
                             faint: false,
                             points: smoothed,
+                            dash: Dash::Solid,
+                            right: false,
                         },
                         run,
                         metric.clone(),
@@ -69,6 +74,8 @@ fn traces(ctx: &Ctx<'_>, spec: &ChartSpec, columns: usize) -> Vec<(Trace, usize,
                         color,
                         faint: false,
                         points,
+                        dash: Dash::Solid,
+                        right: false,
                     },
                     run,
                     metric.clone(),
@@ -188,6 +195,7 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
             x: window,
             y,
             log_y: log,
+            y2: None,
             x_mode: ctx.app.x_mode,
             cursor: ctx.app.cursor.map(|c| window.0 + c * (window.1 - window.0)),
             events: &ctx.marks,

@@ -67,10 +67,10 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
             Some(r) if r.clock.at_end() => ("end", theme.base),
             Some(_) => ("pause", theme.base),
             None => {
-                let state = RunState::of(feed, app.now);
+                let state = RunState::of(feed, &ctx.runs.activity(i), app.now);
                 let style = match state {
                     RunState::Live => theme.accent,
-                    RunState::Finished => theme.base,
+                    RunState::Finished | RunState::Idle => theme.base,
                     RunState::Stale => theme.warning,
                 };
                 (state.label(), style)
