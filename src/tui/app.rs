@@ -12,6 +12,7 @@ use super::replay::Replay;
 use super::run_state::{age_text, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
+use super::widgets::heatmap::HeatScale;
 use crate::analysis::Event;
 
 /// Everything the user can ask for, and the events of the outside world.
@@ -97,6 +98,12 @@ pub enum Action {
     PrevEvent,
     /// Replay: real time passed while playing.
     ReplayTick(Instant),
+    /// Runs list: full list or one-line selector (default: by width).
+    ToggleRunsList,
+    /// The focused panel's next (+1) or previous (-1) page of charts.
+    Page(isize),
+    /// Heatmap colour scale: linear, log, per neuron.
+    NextHeatScale,
 }
 
 /// All UI state; rendering reads it and nothing else.
@@ -142,6 +149,13 @@ pub struct App {
     pub quit: bool,
     /// Replaying a finished run (run 0) instead of watching.
     pub replay: Option<Replay>,
+    /// Runs list as a one-line selector (`None`: when narrower than
+    /// [`crate::tui::ui::COMPACT_BELOW`] columns).
+    pub runs_compact: Option<bool>,
+    /// Page of charts shown per panel (by [`PanelId::index`]; wraps).
+    pub pages: [isize; 6],
+    /// Colour scale of the heatmap.
+    pub heat_scale: HeatScale,
 }
 
 impl App {
@@ -170,6 +184,9 @@ impl App {
             now,
             quit: false,
             replay: None,
+            runs_compact: None,
+            pages: [0; 6],
+            heat_scale: HeatScale::default(),
         }
     }
 
@@ -235,14 +252,9 @@ impl App {
                     self.overlay.insert(self.highlighted);
                 }
             }
-            Action::FilterStart => {
-                self.filter_input = Some(
-                    self.filter
-                        .as_ref()
-                        .map(|f| f.text.clone())
-                        .unwrap_or_default(),
-                )
-            }
+            // A new filter starts empty (the applied one shows on the
+            // status line; Esc keeps it).
+            Action::FilterStart => self.filter_input = Some(String::new()),
             Action::FilterChar(c) => {
                 if let Some(s) = &mut self.filter_input {
                     s.push(c);
@@ -300,6 +312,11 @@ impl App {
                 return self.clock_text() != before;
             }
             Action::Resize => {}
+            Action::ToggleRunsList => {
+                self.runs_compact = Some(!self.runs_compact.unwrap_or(false));
+            }
+            Action::Page(d) => self.pages[self.focus.index()] += d,
+            Action::NextHeatScale => self.heat_scale = self.heat_scale.next(),
             Action::PlayPause
             | Action::Faster
             | Action::Slower
@@ -494,6 +511,7 @@ mod tests {
         app.update(Action::FilterApply);
         assert!(app.passes("sc/margin") && !app.passes("lc/sc/x"));
         app.update(Action::FilterStart);
+        assert_eq!(app.filter_input.as_deref(), Some(""), "starts empty");
         app.update(Action::FilterChar('('));
         app.update(Action::Back);
         assert_eq!(app.filter.as_ref().unwrap().text, "^sc/");
