@@ -96,7 +96,15 @@ impl RunSource {
                 meta_error: None,
             })
         } else if path.is_file() && is_event_file(path) {
-            Some(RunSource::tfevents(path, file_name(path)))
+            // Named after its folder, as TensorBoard names the run (the file
+            // name is a time stamp and a host name).
+            let name = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .and_then(|d| d.canonicalize().ok())
+                .map(|d| file_name(&d))
+                .unwrap_or_else(|| file_name(path));
+            Some(RunSource::tfevents(path, name))
         } else {
             None
         }
@@ -162,8 +170,10 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
             .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
     }
     let mut out = Vec::new();
+    let mut parent = None;
     if let Some(run) = RunSource::at(path) {
         let tensorboard = run.kind == RunKind::TfEvents;
+        parent = tensorboard.then(|| run.name.clone());
         out.push(run);
         if !tensorboard {
             return Ok(out);
@@ -173,12 +183,15 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
         path: path.to_path_buf(),
         error,
     })?;
-    collect(path, 0, &mut out);
+    collect(path, 0, parent.as_deref(), &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
+/// Runs below `dir`; `parent` is the name of the TensorBoard run `dir` is,
+/// if it is one: runs inside it (`add_scalars` sub-folders) are named
+/// `parent/child`, as TensorBoard names them.
+fn collect(dir: &Path, depth: usize, parent: Option<&str>, out: &mut Vec<RunSource>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -191,15 +204,29 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>) {
         if is_event_file(&p) {
             continue; // Part of the folder's own TensorBoard run.
         }
-        let run = RunSource::at(&p);
+        let mut run = RunSource::at(&p);
         // TensorBoard log folders nest runs (SummaryWriter.add_scalars
         // writes one sub-folder per series), so look inside those too.
         let descend = run.as_ref().is_none_or(|r| r.kind == RunKind::TfEvents);
+        let mut name = None;
+        if let Some(run) = run.as_mut() {
+            if let (Some(parent), RunKind::TfEvents) = (parent, run.kind) {
+                run.name = format!("{parent}/{}", run.name);
+            }
+            if run.kind == RunKind::TfEvents {
+                name = Some(run.name.clone());
+            }
+        }
         if let Some(run) = run {
             out.push(run);
         }
         if descend && depth < MAX_DEPTH && p.is_dir() {
-            collect(&p, depth + 1, out);
+            // A plain folder passes its TensorBoard parent's name on.
+            let inner = name.as_deref().or(parent).map(|n| match &name {
+                Some(_) => n.to_string(),
+                None => format!("{n}/{}", file_name(&p)),
+            });
+            collect(&p, depth + 1, inner.as_deref(), out);
         }
     }
 }

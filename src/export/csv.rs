@@ -33,8 +33,20 @@ pub fn number_cell(v: f64) -> String {
 
 /// Writes every scalar point of `store` as CSV to `out`.
 pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()> {
+    write_csv_runs(&[(run, store)], out)
+}
+
+/// Writes every scalar point of several runs as one CSV (one header).
+pub fn write_csv_runs<W: Write>(runs: &[(&str, &RunStore)], out: W) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER).map_err(io::Error::from)?;
+    for (run, store) in runs {
+        write_rows(&mut w, run, store)?;
+    }
+    w.flush()
+}
+
+fn write_rows<W: Write>(w: &mut ::csv::Writer<W>, run: &str, store: &RunStore) -> io::Result<()> {
     let mut step = String::new();
     for name in store.metric_names() {
         let Some(series) = store.series(name) else {
@@ -49,18 +61,23 @@ pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()
                 .map_err(io::Error::from)?;
         }
     }
-    w.flush()
+    Ok(())
 }
 
 /// Writes the CSV of `store` to the file `path`.
 pub fn export_csv(run: &str, store: &RunStore, path: &Path) -> Result<(), ExportError> {
+    export_csv_runs(&[(run, store)], path)
+}
+
+/// Writes the CSV of several runs to the file `path`.
+pub fn export_csv_runs(runs: &[(&str, &RunStore)], path: &Path) -> Result<(), ExportError> {
     let fail = |source| ExportError::Write {
         path: path.to_path_buf(),
         source,
     };
     let file = File::create(path).map_err(fail)?;
     let mut out = BufWriter::new(file);
-    write_csv(run, store, &mut out).map_err(fail)?;
+    write_csv_runs(runs, &mut out).map_err(fail)?;
     out.flush().map_err(fail)
 }
 

@@ -89,6 +89,8 @@ pub struct Hits {
     pub scrubber: Option<Rect>,
     /// Runs in the one-line runs selector: where each is.
     pub run_cells: Vec<(Rect, usize)>,
+    /// Every chart drawn, with its axis labels and legend.
+    pub charts: Vec<super::ui::ChartDrawn>,
 }
 
 /// The action for a terminal event, if any.
@@ -260,6 +262,7 @@ mod tests {
             runs: Some((Rect::new(1, 1, 20, 5), 2)),
             scrubber: Some(Rect::new(10, 20, 41, 1)),
             run_cells: vec![(Rect::new(60, 0, 8, 1), 4)],
+            charts: Vec::new(),
         };
         let click = |x, y| MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),

@@ -191,9 +191,19 @@ const SENS_CHARTS: &[ChartDef] = &[ChartDef {
 /// Whether the four diagnostic panels show scalar `name` (else it goes to
 /// the "other scalars" panel).
 pub fn is_diagnostic(name: &str) -> bool {
-    [LOSS, ACC, COLLAPSE, NLM, NORMS, MARGIN, LC, VARIABILITY, SHARE]
-        .iter()
-        .any(|set| set.contains(&name))
+    [
+        LOSS,
+        ACC,
+        COLLAPSE,
+        NLM,
+        NORMS,
+        MARGIN,
+        LC,
+        VARIABILITY,
+        SHARE,
+    ]
+    .iter()
+    .any(|set| set.contains(&name))
         || name.starts_with("sc/nlm_cos/")
         || is_lc_layer(name)
 }
@@ -350,7 +360,10 @@ mod tests {
         assert_eq!(sens[0].right, vec!["sens/top_share"]);
         // Only a right-axis series: it takes the left axis.
         let acc = charts(PanelId::Loss, &names(&["test/acc"]), false);
-        assert_eq!((acc[0].metrics.clone(), acc[0].unit), (vec!["test/acc".to_string()], "accuracy"));
+        assert_eq!(
+            (acc[0].metrics.clone(), acc[0].unit),
+            (vec!["test/acc".to_string()], "accuracy")
+        );
         assert!(acc[0].right.is_empty() && !acc[0].log_ok);
     }
 }

@@ -179,16 +179,44 @@ fn entries(
     (out, step)
 }
 
+/// What was drawn of a chart (for tests and hit-testing): its area, how
+/// many axis labels it got and what its legend left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartDrawn {
+    /// The chart's title.
+    pub title: String,
+    /// Where.
+    pub area: Rect,
+    /// Labels on the left y axis.
+    pub left_labels: usize,
+    /// Labels on the right y axis (0 without one).
+    pub right_labels: usize,
+    /// Whether the chart has a right axis.
+    pub right_axis: bool,
+    /// Labels on the x axis.
+    pub x_labels: usize,
+    /// Series the legend should list.
+    pub series: usize,
+    /// Series the legend left out (then it says `+k`).
+    pub dropped: usize,
+    /// The legend's text.
+    pub legend: String,
+}
+
 /// Draws `spec` into `area`; `log_y` puts the left axis on a log scale when
-/// the chart allows it.
-pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: bool, area: Rect) {
+/// the chart allows it. Returns what was drawn.
+pub fn render(
+    frame: &mut Frame<'_>,
+    ctx: &Ctx<'_>,
+    spec: &ChartSpec,
+    log_y: bool,
+    area: Rect,
+) -> Option<ChartDrawn> {
     if area.height == 0 || area.width == 0 {
-        return;
+        return None;
     }
     let theme = &ctx.app.theme;
-    let Some(window) = ctx.window else {
-        return;
-    };
+    let window = ctx.window?;
     let columns = area.width.saturating_sub(LABEL_W) as usize * 2;
     let shown = traces(ctx, spec, columns.max(2));
     let log = log_y && spec.log_ok;
@@ -207,6 +235,8 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
     let rows = if area.height > MIN_HEIGHT { 2 } else { 1 };
     let cells = area.width as usize;
     let mut lines = Vec::new();
+    let mut dropped = 0;
+    let mut series = 0;
     // Shorter and shorter until every series is listed: names without
     // their shared group, no title, no values (the cursor or full screen
     // shows them); only then "+k".
@@ -228,13 +258,30 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
                 theme.cursor,
             ));
         }
-        let (l, dropped) = pack(&head, &e, cells, rows, theme.warning);
+        series = e.len();
+        let (l, d) = pack(&head, &e, cells, rows, theme.warning);
         lines = l;
+        dropped = d;
         if dropped == 0 {
             break;
         }
     }
     let used = (lines.len() as u16).min(area.height);
+    let mut drawn = ChartDrawn {
+        title: spec.title.clone(),
+        area,
+        left_labels: 0,
+        right_labels: 0,
+        right_axis: !spec.right.is_empty(),
+        x_labels: 0,
+        series,
+        dropped,
+        legend: lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
     frame.render_widget(
         Paragraph::new(lines),
         Rect {
@@ -248,7 +295,7 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
         ..area
     };
     if plot.height == 0 {
-        return;
+        return Some(drawn);
     }
     let range = |right: bool, log: bool| {
         y_range(
@@ -260,20 +307,22 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, spec: &ChartSpec, log_y: boo
         )
     };
     let y = range(false, log).unwrap_or((0.0, 1.0));
-    let y2 = (!spec.right.is_empty())
-        .then(|| (range(true, false).unwrap_or((0.0, 1.0)), false));
-    frame.render_widget(
-        EnvelopeChart {
-            traces: &shown,
-            x: window,
-            y,
-            log_y: log,
-            y2,
-            x_mode: ctx.app.x_mode,
-            cursor: ctx.app.cursor.map(|c| window.0 + c * (window.1 - window.0)),
-            events: &ctx.marks,
-            theme,
-        },
-        plot,
-    );
+    let y2 = (!spec.right.is_empty()).then(|| (range(true, false).unwrap_or((0.0, 1.0)), false));
+    let chart = EnvelopeChart {
+        traces: &shown,
+        x: window,
+        y,
+        log_y: log,
+        y2,
+        x_mode: ctx.app.x_mode,
+        cursor: ctx.app.cursor.map(|c| window.0 + c * (window.1 - window.0)),
+        events: &ctx.marks,
+        theme,
+    };
+    let layout = chart.layout(plot);
+    drawn.left_labels = layout.left.len();
+    drawn.right_labels = layout.right.len();
+    drawn.x_labels = layout.bottom.len();
+    frame.render_widget(chart, plot);
+    Some(drawn)
 }

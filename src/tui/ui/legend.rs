@@ -120,14 +120,19 @@ mod tests {
     fn entries_wrap_then_say_how_many_are_left_out() {
         let e: Vec<Entry> = ["aaaa", "bbbb", "cccc", "dddd"].map(entry).to_vec();
         let (l, k) = pack(&[], &e, 10, 2, Style::new());
-        assert_eq!((text(&l), k), (vec!["aaaa  bbbb".into(), "cccc  dddd".into()], 0));
+        assert_eq!(
+            (text(&l), k),
+            (vec!["aaaa  bbbb".into(), "cccc  dddd".into()], 0)
+        );
         let (l, k) = pack(&[], &e, 10, 1, Style::new());
-        assert_eq!(k, 3);
-        assert_eq!(text(&l), vec!["+3 Enter"]);
+        assert_eq!((text(&l), k), (vec!["+4 Enter".into()], 4));
         let (l, k) = pack(&[], &e, 16, 1, Style::new());
         assert_eq!((text(&l), k), (vec!["aaaa  +3 Enter".into()], 3));
         let (l, k) = pack(&[Span::raw("title")], &e, 30, 1, Style::new());
-        assert_eq!((text(&l), k), (vec!["title  aaaa  bbbb  cccc  dddd".into()], 0));
+        assert_eq!(
+            (text(&l), k),
+            (vec!["title  aaaa  bbbb  cccc  dddd".into()], 0)
+        );
     }
 
     #[test]

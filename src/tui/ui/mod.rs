@@ -8,7 +8,8 @@ mod runs;
 mod scrubber;
 mod sens;
 
-pub use sens::{is_index_vector, HeatRange};
+pub use chart::ChartDrawn;
+pub use sens::{histogram_column, histogram_range, is_index_vector, HeatRange};
 mod status;
 
 use std::collections::BTreeSet;
@@ -218,7 +219,7 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
         }
         PanelId::Sensitivity => {
             frame.render_widget(block, area);
-            sens::render(frame, ctx, inner, page)
+            sens::render(frame, ctx, inner, page, hits)
         }
         _ => {
             let specs = charts(panel, &ctx.names, ctx.app.per_layer);
@@ -241,11 +242,12 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
             let on_page = &specs[k * per_page..((k + 1) * per_page).min(specs.len())];
             frame.render_widget(block, area);
             if panel == PanelId::Other {
-                grid(frame, ctx, on_page, cols, log_y, inner);
+                grid(frame, ctx, on_page, cols, log_y, inner, hits);
             } else {
                 let rows = Layout::vertical(vec![Constraint::Fill(1); on_page.len()]).split(inner);
                 for (spec, r) in on_page.iter().zip(rows.iter()) {
-                    chart::render(frame, ctx, spec, log_y, *r);
+                    hits.charts
+                        .extend(chart::render(frame, ctx, spec, log_y, *r));
                 }
             }
             (pages > 1).then(|| {
@@ -305,6 +307,7 @@ fn grid(
     cols: usize,
     log_y: bool,
     area: Rect,
+    hits: &mut Hits,
 ) {
     let cols = cols.min(specs.len()).max(1);
     let rows = specs.len().div_ceil(cols);
@@ -322,7 +325,8 @@ fn grid(
     });
     for spec in specs {
         if let Some(cell) = cells.next() {
-            chart::render(frame, ctx, spec, log_y, cell);
+            hits.charts
+                .extend(chart::render(frame, ctx, spec, log_y, cell));
         }
     }
 }

@@ -133,7 +133,10 @@ pub fn render_selector(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &
     for i in lo..hi {
         let it = item(i);
         let w = width(&it) as u16;
-        hits.run_cells.push((Rect::new(x, area.y, w.min(area.right().saturating_sub(x)), 1), i));
+        hits.run_cells.push((
+            Rect::new(x, area.y, w.min(area.right().saturating_sub(x)), 1),
+            i,
+        ));
         x += w + 1;
         spans.extend(it);
         spans.push(Span::raw(" "));

@@ -13,6 +13,7 @@ use ratatui::Frame;
 
 use super::{chart, Ctx};
 use crate::store::{RunStore, VectorView};
+use crate::tui::keymap::Hits;
 use crate::tui::panels::{charts, PanelId};
 use crate::tui::plot::XMode;
 use crate::tui::widgets::envelope::fmt_short;
@@ -131,16 +132,20 @@ pub fn sens_cells(
         .collect()
 }
 
-/// The finite value range of a histogram's bucket edges (TensorBoard's
-/// ±1.8e308 outer edges left out).
-fn edge_range(limits: &VectorView<'_>, n: usize) -> Option<(f64, f64)> {
+/// The finite value range of the first `n` bucket-edge vectors of a
+/// histogram (TensorBoard's ±1.8e308 outer edges left out).
+pub fn histogram_range(limits: &VectorView<'_>, n: usize) -> Option<(f64, f64)> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for i in 0..n {
         let l = limits.get(i);
         let finite: Vec<f64> = l.iter().copied().filter(|e| e.abs() < 1e300).collect();
         if let (Some(&a), Some(&b)) = (finite.first(), finite.last()) {
             // The first bucket's left edge is one bucket width below.
-            let w = if finite.len() > 1 { finite[1] - finite[0] } else { 1.0 };
+            let w = if finite.len() > 1 {
+                finite[1] - finite[0]
+            } else {
+                1.0
+            };
             lo = lo.min(a - w);
             hi = hi.max(b);
         }
@@ -160,48 +165,59 @@ pub fn histogram_cells(
     rows: usize,
 ) -> (Vec<Vec<f64>>, Option<(f64, f64)>) {
     let n = n.min(limits.len());
-    let Some((lo, hi)) = edge_range(limits, n) else {
+    let Some((lo, hi)) = histogram_range(limits, n) else {
         return (Vec::new(), None);
     };
     if columns == 0 || rows == 0 {
         return (Vec::new(), Some((lo, hi)));
     }
-    let band = (hi - lo) / rows as f64;
     let cells = column_picks(counts, n, x, columns)
         .into_iter()
-        .map(|picks| {
-            let mut col = vec![f64::NAN; rows];
+        .map(|picks| match picks.last() {
             // The newest checkpoint of the column: a distribution is not
             // summed over checkpoints.
-            let Some(&i) = picks.last() else {
-                return col;
-            };
-            col.iter_mut().for_each(|c| *c = 0.0);
-            let (c, l) = (counts.get(i), limits.get(i));
-            for (k, (&count, &right)) in c.iter().zip(l).enumerate() {
-                let left = if k > 0 {
-                    l[k - 1]
-                } else {
-                    right - l.get(1).map_or(1.0, |r1| r1 - right)
-                };
-                let (a, b) = (left.max(lo), right.min(hi));
-                if !(count.is_finite() && count > 0.0 && b > a) {
-                    continue;
-                }
-                let per = count / (b - a);
-                let (ra, rb) = (((a - lo) / band) as usize, ((b - lo) / band) as usize);
-                for r in ra..=rb.min(rows - 1) {
-                    let (r0, r1) = (lo + r as f64 * band, lo + (r + 1) as f64 * band);
-                    let overlap = b.min(r1) - a.max(r0);
-                    if overlap > 0.0 {
-                        col[rows - 1 - r] += per * overlap;
-                    }
-                }
-            }
-            col
+            Some(&i) => histogram_column(counts.get(i), limits.get(i), (lo, hi), rows),
+            None => vec![f64::NAN; rows],
         })
         .collect();
     (cells, Some((lo, hi)))
+}
+
+/// One histogram as `rows` value bands over `(lo, hi)` (top row: the
+/// largest values): each bucket's count spread evenly over its width.
+/// `limits` are the buckets' right edges.
+pub fn histogram_column(
+    counts: &[f64],
+    limits: &[f64],
+    (lo, hi): (f64, f64),
+    rows: usize,
+) -> Vec<f64> {
+    let mut col = vec![0.0; rows];
+    if rows == 0 || hi <= lo {
+        return col;
+    }
+    let band = (hi - lo) / rows as f64;
+    for (k, (&count, &right)) in counts.iter().zip(limits).enumerate() {
+        let left = if k > 0 {
+            limits[k - 1]
+        } else {
+            right - limits.get(1).map_or(1.0, |r1| r1 - right)
+        };
+        let (a, b) = (left.max(lo), right.min(hi));
+        if !(count.is_finite() && count > 0.0 && b > a) {
+            continue;
+        }
+        let per = count / (b - a);
+        let (ra, rb) = (((a - lo) / band) as usize, ((b - lo) / band) as usize);
+        for r in ra..=rb.min(rows - 1) {
+            let (r0, r1) = (lo + r as f64 * band, lo + (r + 1) as f64 * band);
+            let overlap = b.min(r1) - a.max(r0);
+            if overlap > 0.0 {
+                col[rows - 1 - r] += per * overlap;
+            }
+        }
+    }
+    col
 }
 
 /// What a colourbar shows: the scale and the values of its two ends.
@@ -252,13 +268,23 @@ pub fn scale_cells(cells: &mut [Vec<f64>], scale: HeatScale) -> HeatRange {
         HeatScale::PerRow => {
             let rows = cells.iter().map(Vec::len).max().unwrap_or(0);
             for r in 0..rows {
-                let row = || cells.iter().filter_map(|c| c.get(r)).copied().filter(|v| v.is_finite());
+                let row = || {
+                    cells
+                        .iter()
+                        .filter_map(|c| c.get(r))
+                        .copied()
+                        .filter(|v| v.is_finite())
+                };
                 let lo = row().fold(f64::INFINITY, f64::min);
                 let hi = row().fold(f64::NEG_INFINITY, f64::max);
                 let span = if hi > lo { hi - lo } else { 1.0 };
                 for c in cells.iter_mut() {
                     if let Some(v) = c.get_mut(r).filter(|v| !v.is_nan()) {
-                        *v = if hi > lo { ((*v - lo) / span).clamp(0.0, 1.0) } else { 0.5 };
+                        *v = if hi > lo {
+                            ((*v - lo) / span).clamp(0.0, 1.0)
+                        } else {
+                            0.5
+                        };
                     }
                 }
             }
@@ -269,7 +295,13 @@ pub fn scale_cells(cells: &mut [Vec<f64>], scale: HeatScale) -> HeatRange {
 
 /// Draws the panel into `area` (page `page` when the heatmap and the chart
 /// do not both fit); returns the pager text for the border, if paged.
-pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, page: isize) -> Option<String> {
+pub fn render(
+    frame: &mut Frame<'_>,
+    ctx: &Ctx<'_>,
+    area: Rect,
+    page: isize,
+    hits: &mut Hits,
+) -> Option<String> {
     let app = ctx.app;
     let theme = &app.theme;
     let specs = charts(PanelId::Sensitivity, &ctx.names, false);
@@ -302,19 +334,27 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, page: isize) -> 
     let [heat_area, chart_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(chart_h)]).areas(area);
     if let Some(spec) = specs.first().filter(|_| chart_h > 0) {
-        chart::render(
+        hits.charts.extend(chart::render(
             frame,
             ctx,
             spec,
             app.log_y[PanelId::Sensitivity.index()],
             chart_area,
-        );
+        ));
     }
     let pager = paged.then(|| {
         format!(
             " {} · {{ }} {} ",
-            if show_chart_only { "variability" } else { "heatmap" },
-            if show_chart_only { "heatmap" } else { "variability" }
+            if show_chart_only {
+                "variability"
+            } else {
+                "heatmap"
+            },
+            if show_chart_only {
+                "heatmap"
+            } else {
+                "variability"
+            }
         )
     });
     let (Some(store), Some(run)) = (store, run) else {
@@ -363,7 +403,11 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, page: isize) -> 
                 .expect("listed with its limits");
             let (cells, values) = histogram_cells(&v, &limits, n, x, columns, rows);
             let what = match values {
-                Some((lo, hi)) => format!("histogram · values {} ↓ to {} ↑", fmt_short(hi), fmt_short(lo)),
+                Some((lo, hi)) => format!(
+                    "histogram · values {} ↓ to {} ↑",
+                    fmt_short(hi),
+                    fmt_short(lo)
+                ),
                 None => "histogram".into(),
             };
             (cells, what)
@@ -448,7 +492,8 @@ mod tests {
         assert_eq!(linear[0], vec![0.25, 0.5]);
         let r = scale_cells(&mut cells, HeatScale::Log);
         assert_eq!((r.lo, r.hi), (2.0, 8.0));
-        assert_eq!(cells[0], vec![0.0, 0.5], "log: 2 → 0, 4 → ½, 8 → 1");
+        assert_eq!(cells[0][0], 0.0, "log: 2 → 0");
+        assert!((cells[0][1] - 0.5).abs() < 1e-12, "log: 4 → ½");
         assert_eq!(cells[1], vec![0.0, 1.0], "0 takes the lowest colour");
         // Paused at two checkpoints: the last one is left out.
         let cells = sens_cells(&v, 2, (XMode::Step, (0.0, 40.0)), 4, 2);

@@ -288,11 +288,24 @@ pub fn x_ticks(x: (f64, f64), mode: XMode, width: usize) -> Vec<Tick> {
     }
 }
 
-impl Widget for EnvelopeChart<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        if area.width < 2 || area.height < 1 {
-            return;
-        }
+/// Where a chart's parts go in its area: the plot and every axis label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxesLayout {
+    /// The plotting area.
+    pub plot: Rect,
+    /// Whether the axis rows and columns are drawn at all.
+    pub labels: bool,
+    /// Left y labels: (x, y, text).
+    pub left: Vec<(u16, u16, String)>,
+    /// Right y labels.
+    pub right: Vec<(u16, u16, String)>,
+    /// x labels on the bottom row.
+    pub bottom: Vec<(u16, u16, String)>,
+}
+
+impl EnvelopeChart<'_> {
+    /// The layout of the chart in `area`: what `render` draws where.
+    pub fn layout(&self, area: Rect) -> AxesLayout {
         let left = Axis::new(self.y, self.log_y);
         let right = self.y2.map(|(r, log)| Axis::new(r, log));
         let labels = area.height >= 3 && area.width >= 16;
@@ -324,16 +337,24 @@ impl Widget for EnvelopeChart<'_> {
             width: area.width - lw - rw,
             height: rows as u16,
         };
-        let dim = self.theme.dim;
+        let mut out = AxesLayout {
+            plot,
+            labels,
+            left: Vec::new(),
+            right: Vec::new(),
+            bottom: Vec::new(),
+        };
         if lw > 0 {
-            for (row, label) in &left_labels {
+            for (row, label) in left_labels {
                 let pad = (lw - 1) as usize - label.chars().count();
-                buf.set_string(area.x + pad as u16, plot.y + *row as u16, label, dim);
+                out.left
+                    .push((area.x + pad as u16, plot.y + row as u16, label));
             }
         }
         if rw > 0 {
-            for (row, label) in &right_labels {
-                buf.set_string(plot.right() + 1, plot.y + *row as u16, label, dim);
+            for (row, label) in right_labels {
+                out.right
+                    .push((plot.right() + 1, plot.y + row as u16, label));
             }
         }
         if labels {
@@ -355,9 +376,31 @@ impl Widget for EnvelopeChart<'_> {
                 if start < free_from {
                     continue;
                 }
-                buf.set_string(start, y, &t.label, dim);
                 free_from = start + len + 1;
+                out.bottom.push((start, y, t.label));
             }
+        }
+        out
+    }
+}
+
+impl Widget for EnvelopeChart<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < 2 || area.height < 1 {
+            return;
+        }
+        let left = Axis::new(self.y, self.log_y);
+        let right = self.y2.map(|(r, log)| Axis::new(r, log));
+        let layout = self.layout(area);
+        let (plot, labels) = (layout.plot, layout.labels);
+        let dim = self.theme.dim;
+        for (x, y, label) in layout
+            .left
+            .iter()
+            .chain(&layout.right)
+            .chain(&layout.bottom)
+        {
+            buf.set_string(*x, *y, label, dim);
         }
         let (w, h) = (plot.width as usize, plot.height as usize);
         let mut grid = Grid {
