@@ -149,9 +149,9 @@ pub struct App {
     pub quit: bool,
     /// Replaying a finished run (run 0) instead of watching.
     pub replay: Option<Replay>,
-    /// Runs list as a one-line selector (`None`: when narrower than
-    /// [`crate::tui::ui::COMPACT_BELOW`] columns).
-    pub runs_compact: Option<bool>,
+    /// The runs list is a one-line selector when narrower than
+    /// [`crate::tui::ui::COMPACT_BELOW`] columns; `r` flips that.
+    pub runs_flip: bool,
     /// Page of charts shown per panel (by [`PanelId::index`]; wraps).
     pub pages: [isize; 6],
     /// Colour scale of the heatmap.
@@ -184,7 +184,7 @@ impl App {
             now,
             quit: false,
             replay: None,
-            runs_compact: None,
+            runs_flip: false,
             pages: [0; 6],
             heat_scale: HeatScale::default(),
         }
@@ -312,9 +312,7 @@ impl App {
                 return self.clock_text() != before;
             }
             Action::Resize => {}
-            Action::ToggleRunsList => {
-                self.runs_compact = Some(!self.runs_compact.unwrap_or(false));
-            }
+            Action::ToggleRunsList => self.runs_flip = !self.runs_flip,
             Action::Page(d) => self.pages[self.focus.index()] += d,
             Action::NextHeatScale => self.heat_scale = self.heat_scale.next(),
             Action::PlayPause

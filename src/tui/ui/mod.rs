@@ -113,7 +113,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     if let Some(r) = &app.replay {
         hits.scrubber = Some(scrubber::render(frame, &ctx, r, scrub_area));
     }
-    let compact = app.runs_compact.unwrap_or(area.width < COMPACT_BELOW);
+    let compact = (area.width < COMPACT_BELOW) != app.runs_flip;
     if app.fullscreen || area.width < FULL_LAYOUT.0 || area.height < FULL_LAYOUT.1 {
         render_panel(frame, &ctx, app.focus, body, &mut hits);
     } else {
