@@ -28,8 +28,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use dfdx::optim::Adam;
 use dfdx::prelude::*;
 use grokscope::diag::{
-    local_complexity, nlm_alignment, softmax_collapse, Cadence, DiagData, Directions, Recorder,
-    RecorderConfig, SensitivityWindow, SoftmaxDtype,
+    local_complexity, nlm_alignment, softmax_collapse, Cadence, CollapseLoss, DiagData, Directions,
+    Recorder, RecorderConfig, SensitivityWindow,
 };
 
 const P: usize = 113;
@@ -146,7 +146,7 @@ impl Fixture {
 
     fn collapse(&self) {
         let d = &self.data;
-        softmax_collapse(&self.model, &d.x, &d.labels, SoftmaxDtype::F32).unwrap();
+        softmax_collapse(&self.model, &d.x, &d.labels, CollapseLoss::default()).unwrap();
     }
 
     fn nlm(&self) {

@@ -3,7 +3,7 @@
 
 use dfdx::prelude::*;
 use grokscope::diag::{
-    Cadence, DiagData, LcConfig, Radius, Recorder, RecorderConfig, SoftmaxDtype,
+    Cadence, CollapseLoss, DiagData, LcConfig, Radius, Recorder, RecorderConfig, SoftmaxDtype,
 };
 
 type Block = (Linear<12, 12>, ReLU);
@@ -23,8 +23,9 @@ fn five_layer_user_mlp_gets_every_metric() {
             nlm: 1,
             local_complexity: 1,
             sensitivity: 1,
+            log_spaced: false,
         },
-        softmax_dtype: SoftmaxDtype::F64,
+        collapse: Some(CollapseLoss::Softmax(SoftmaxDtype::F64)),
         lc: LcConfig {
             directions: 4,
             radius: Radius::Absolute(0.05),
@@ -52,6 +53,7 @@ fn five_layer_user_mlp_gets_every_metric() {
     let mut expected = vec![
         "sc/collapsed".to_string(),
         "sc/zero_loss".into(),
+        "sc/collapsed_grad_share".into(),
         "sc/margin".into(),
         "norm/logits".into(),
         "sc/nlm_cos".into(),

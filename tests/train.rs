@@ -64,13 +64,28 @@ fn every_preset_writes_a_valid_run_with_every_metric() {
         let feed = load(&dir);
         assert_eq!(feed.health.records, 22, "{}: epochs 0..=21", preset.name());
         let names: Vec<&str> = feed.store.metric_names().collect();
+        let collapse: &[&str] = match config.loss {
+            // MSE has no softmax: nothing to collapse.
+            LossKind::Mse => &[],
+            LossKind::Stablemax => &[
+                "sc/collapsed",
+                "sc/zero_loss",
+                "sc/collapsed_grad_share",
+                "sc/softmax_f32_collapsed",
+            ],
+            _ => &["sc/collapsed", "sc/zero_loss", "sc/collapsed_grad_share"],
+        };
+        for name in collapse {
+            assert!(names.contains(name), "{}: no {name}", preset.name());
+        }
+        if config.loss != LossKind::Stablemax {
+            assert!(!names.contains(&"sc/softmax_f32_collapsed"));
+        }
         for name in [
             "train/loss",
             "train/acc",
             "test/loss",
             "test/acc",
-            "sc/collapsed",
-            "sc/zero_loss",
             "sc/margin",
             "sc/nlm_cos",
             "sc/nlm_cos/l0",
@@ -101,6 +116,9 @@ fn softmax_collapses_in_half_precision() {
     let tmp = tempfile::tempdir().unwrap();
     let mut c = small(Preset::Softmax, 120);
     c.loss = LossKind::SoftmaxF16;
+    // The preset's lr 5e-4 takes thousands of epochs; 0.01 collapses in f16
+    // within a hundred.
+    c.lr = 0.01;
     let s = run(&c, tmp.path());
     assert_eq!(s.train_acc, 1.0);
     assert!(s.test_acc < 0.2, "test acc {}", s.test_acc);
@@ -152,7 +170,7 @@ fn checkpoints_and_split_are_written_and_load() {
         split["test"].as_array().unwrap(),
     );
     assert_eq!(tr.len() + te.len(), 23 * 23);
-    assert_eq!(tr.len(), 212);
+    assert_eq!(tr.len(), 211, "floor(0.4 · 529), as the paper's int(…)");
     let dev = Cpu::default();
     let fresh = dev.build_module::<ModularMlp<46, 23>, f32>();
     for epoch in [3, 6, 7] {
@@ -298,4 +316,25 @@ fn cli_send_run_logs_its_selections_and_drops_the_logged_top_neurons() {
     assert_eq!(chosen, top);
     assert!(top.iter().all(|&i| sens[i] > 0.0));
     assert!(mask.iter().all(|&v| v == 0.0 || v == 1.0));
+}
+
+#[test]
+fn lc_logs_at_log_spaced_epochs_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = small(Preset::Lc, 30);
+    c.log_every = 4;
+    assert!(c.log_spaced);
+    run(&c, tmp.path());
+    let feed = load(tmp.path());
+    let lc = feed.store.series("lc/train").unwrap();
+    let steps: Vec<i64> = (0..lc.len()).map(|i| lc.step(i)).collect();
+    // Log-spaced epochs (1, 2, …, 13, 16, 20, 25) plus the regular LC grid
+    // (every 10th record = every 40 epochs: 0).
+    assert_eq!(
+        steps,
+        [0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25],
+        "LC runs at every log-spaced record"
+    );
+    let sens = feed.store.series("sens/top_share");
+    assert!(sens.is_none_or(|s| (0..s.len()).all(|i| s.step(i) % 4 == 0)));
 }

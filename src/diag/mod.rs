@@ -23,7 +23,10 @@ mod nlm;
 mod recorder;
 mod sensitivity;
 
-pub use collapse::{collapse_from_logits, softmax_collapse, CollapseStats, SoftmaxDtype};
+pub use collapse::{
+    collapse_from_logits, sample_collapse, softmax_collapse, stablemax_ds, stablemax_s,
+    CollapseLoss, CollapseStats, SampleCollapse, SoftmaxDtype,
+};
 pub use error::DiagError;
 pub use local_complexity::{
     local_complexity, typical_scale, uniform_in_bounding_box, Directions, LcConfig, LcStats,
@@ -31,5 +34,5 @@ pub use local_complexity::{
 };
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
-pub use recorder::{Cadence, DiagData, Recorder, RecorderConfig};
+pub use recorder::{log_spaced_step, Cadence, DiagData, Recorder, RecorderConfig};
 pub use sensitivity::{sensitivity, top_count, SensitivityStats, SensitivityWindow};

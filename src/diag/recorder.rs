@@ -6,8 +6,8 @@ use dfdx::prelude::*;
 use super::local_complexity::{typical_scale, uniform_in_bounding_box};
 use super::model::{hidden_name, layer_name, to_matrix, Matrix};
 use super::{
-    collapse_from_logits, local_complexity, nlm_alignment, DiagError, Directions, LcConfig,
-    ProbeSet, Radius, ReluMlp, SensitivityWindow, SoftmaxDtype,
+    collapse_from_logits, local_complexity, nlm_alignment, CollapseLoss, DiagError, Directions,
+    LcConfig, ProbeSet, Radius, ReluMlp, SensitivityWindow, SoftmaxDtype,
 };
 use crate::run::{Record, RunWriter};
 
@@ -29,6 +29,26 @@ pub struct Cadence {
     /// Sensitivity snapshot (and statistics once K are held): every n-th
     /// record. Default 10.
     pub sensitivity: u64,
+    /// Also record at about ten log-spaced steps per decade (1, 2, 3, 4, 5,
+    /// 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 63, 79, 100, …; see
+    /// [`log_spaced_step`]), running every diagnostic but sensitivity there
+    /// (whose window wants evenly spaced checkpoints), so a log-step axis
+    /// shows the early phases. Default off.
+    pub log_spaced: bool,
+}
+
+/// True when `step` is one of the log-spaced steps: `round(10^(k/10))` for
+/// some k ≥ 0.
+pub fn log_spaced_step(step: u64) -> bool {
+    if step == 0 {
+        return false;
+    }
+    // k near 10·log10(step); the rounding of 10^(k/10) can only match the
+    // nearest k or its neighbours.
+    let k = (10.0 * (step as f64).log10()).round() as i64;
+    (k - 1..=k + 1)
+        .filter(|&k| k >= 0)
+        .any(|k| 10f64.powf(k as f64 / 10.0).round() as u64 == step)
 }
 
 impl Default for Cadence {
@@ -39,6 +59,7 @@ impl Default for Cadence {
             nlm: 1,
             local_complexity: 10,
             sensitivity: 10,
+            log_spaced: false,
         }
     }
 }
@@ -48,8 +69,10 @@ impl Default for Cadence {
 pub struct RecorderConfig {
     /// How often each diagnostic runs.
     pub cadence: Cadence,
-    /// Dtype of the softmax-collapse test. Default f32.
-    pub softmax_dtype: SoftmaxDtype,
+    /// The loss whose arithmetic the collapse test reproduces (default an
+    /// f32 softmax); `None` for a loss without a softmax (e.g. MSE): then
+    /// only `sc/margin` and `norm/logits` are recorded.
+    pub collapse: Option<CollapseLoss>,
     /// Local-complexity settings (P, r, points per set).
     pub lc: LcConfig,
     /// Linear layer whose ReLU output is watched for sensitivity; `None` =
@@ -69,7 +92,7 @@ impl Default for RecorderConfig {
     fn default() -> Self {
         RecorderConfig {
             cadence: Cadence::default(),
-            softmax_dtype: SoftmaxDtype::F32,
+            collapse: Some(CollapseLoss::default()),
             lc: LcConfig::default(),
             sens_layer: None,
             sens_window: 3,
@@ -221,10 +244,23 @@ where
         self.radius
     }
 
-    /// True when `every`-th logged steps include `step`.
+    /// True when `every`-th logged steps include `step`, or when `step` is
+    /// an extra log-spaced step (and the diagnostic is on at all).
     fn due(&self, step: u64, every: u64) -> bool {
         let log = self.config.cadence.log_every;
-        every > 0 && step.is_multiple_of(log) && (step / log).is_multiple_of(every)
+        every > 0
+            && ((step.is_multiple_of(log) && (step / log).is_multiple_of(every))
+                || self.is_extra(step))
+    }
+
+    /// True when `step` is a record step: a multiple of `log_every`, or an
+    /// extra log-spaced step when [`Cadence::log_spaced`] is on.
+    pub fn is_record_step(&self, step: u64) -> bool {
+        step.is_multiple_of(self.config.cadence.log_every) || self.is_extra(step)
+    }
+
+    fn is_extra(&self, step: u64) -> bool {
+        self.config.cadence.log_spaced && log_spaced_step(step)
     }
 
     /// The diagnostics due at `step` as a record, or `None` when `step` is
@@ -241,23 +277,58 @@ where
         model: &M,
         grads: Option<&Gradients<E, Cpu>>,
     ) -> Result<Option<Record>, DiagError> {
-        if !step.is_multiple_of(self.config.cadence.log_every) {
+        self.record_with_logits(step, model, grads, None)
+    }
+
+    /// [`record`](Recorder::record), given the model's logits on the
+    /// training inputs when the caller already has them (row-major `[N, C]`,
+    /// exactly what the model's forward gives, e.g. from a faster forward
+    /// that exploits one-hot inputs), so the collapse test needs no forward
+    /// of its own.
+    ///
+    /// # Errors
+    /// When `train_logits` is not `[N, C]` for the training set.
+    pub fn record_with_logits<M: ReluMlp<E>>(
+        &mut self,
+        step: u64,
+        model: &M,
+        grads: Option<&Gradients<E, Cpu>>,
+        train_logits: Option<&[E]>,
+    ) -> Result<Option<Record>, DiagError> {
+        if !self.is_record_step(step) {
             return Ok(None);
         }
         let cadence = self.config.cadence;
         let view = model.mlp_view()?;
         let mut rec = Record::new(step as i64).at_now();
         if self.due(step, cadence.collapse) {
-            let logits = view.logits(self.data.train_x.clone())?;
-            let sc = collapse_from_logits(
-                &logits.as_vec(),
-                view.output_dim(),
-                &self.data.train_y,
-                self.config.softmax_dtype,
-            )?;
+            let computed;
+            let logits = match train_logits {
+                Some(l) => l,
+                None => {
+                    computed = view.logits(self.data.train_x.clone())?.as_vec();
+                    &computed
+                }
+            };
+            let classes = view.output_dim();
+            let labels = &self.data.train_y;
+            let loss = self.config.collapse.unwrap_or_default();
+            let sc = collapse_from_logits(logits, classes, labels, loss)?;
+            if self.config.collapse.is_some() {
+                rec = rec
+                    .scalar("sc/collapsed", sc.collapsed)
+                    .scalar("sc/zero_loss", sc.zero_loss)
+                    .scalar("sc/collapsed_grad_share", sc.collapsed_grad_share);
+            }
+            if loss == CollapseLoss::Stablemax {
+                // What an f32 softmax would do with these logits: StableMax
+                // itself does not collapse, so this says how large the
+                // logits are, under its own name.
+                let f32_softmax = CollapseLoss::Softmax(SoftmaxDtype::F32);
+                let hypothetical = collapse_from_logits(logits, classes, labels, f32_softmax)?;
+                rec = rec.scalar("sc/softmax_f32_collapsed", hypothetical.collapsed);
+            }
             rec = rec
-                .scalar("sc/collapsed", sc.collapsed)
-                .scalar("sc/zero_loss", sc.zero_loss)
                 .scalar("sc/margin", sc.margin)
                 .scalar("norm/logits", sc.logit_norm);
         }
@@ -295,7 +366,13 @@ where
                 }
             }
         }
-        if self.due(step, cadence.sensitivity) {
+        // Sensitivity only on the regular grid: its window of K checkpoints
+        // wants them evenly spaced.
+        let log = cadence.log_every;
+        if cadence.sensitivity > 0
+            && step.is_multiple_of(log)
+            && (step / log).is_multiple_of(cadence.sensitivity)
+        {
             let hidden_layers = view.num_layers() - 1;
             let layer = match self.config.sens_layer {
                 Some(l) => l,

@@ -27,6 +27,7 @@ fn config() -> RecorderConfig {
             nlm: 1,
             local_complexity: 2,
             sensitivity: 1,
+            log_spaced: false,
         },
         lc: LcConfig {
             directions: 3,
@@ -132,4 +133,37 @@ fn bad_configuration_is_an_error() {
     assert!(Recorder::new(None, setup(&dev), cfg).is_err());
     let x: Tensor<(usize, usize), f32, _> = dev.zeros_like(&(4, 5));
     assert!(DiagData::new(&x, vec![0, 1]).is_err());
+}
+
+#[test]
+fn log_spaced_steps_are_about_ten_per_decade() {
+    let steps: Vec<u64> = (0..=1000).filter(|&s| super::log_spaced_step(s)).collect();
+    assert_eq!(
+        &steps[..18],
+        &[1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 63, 79, 100]
+    );
+    assert_eq!(*steps.last().unwrap(), 1000);
+    assert_eq!(steps.len(), 28);
+}
+
+#[test]
+fn log_spaced_records_run_everything_but_sensitivity_between_the_grid() {
+    let dev = Cpu::seed_from_u64(3);
+    let model = dev.build_module::<Model, f32>();
+    let mut cfg = config();
+    cfg.cadence.log_spaced = true;
+    cfg.cadence.sensitivity = 2;
+    let mut rec = Recorder::new(None, setup(&dev), cfg).unwrap();
+    // Step 3 is off the grid of 5 but log-spaced: a record with collapse,
+    // norms and LC, no sensitivity.
+    let r = rec.record(3, &model, None).unwrap().unwrap();
+    assert!(r.scalars.contains_key("sc/collapsed"));
+    assert!(r.scalars.contains_key("lc/train"));
+    assert!(r.scalars.contains_key("norm/weights"));
+    assert!(!r.scalars.keys().any(|k| k.starts_with("sens/")));
+    // Step 7 is neither.
+    assert!(rec.record(7, &model, None).unwrap().is_none());
+    // Without the option, step 3 is not a record.
+    let mut plain = Recorder::new(None, setup(&dev), config()).unwrap();
+    assert!(plain.record(3, &model, None).unwrap().is_none());
 }

@@ -19,8 +19,8 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// The experiment (see docs/TRAINING.md).
-    #[arg(long, value_name = "NAME", value_parser = PossibleValuesParser::new(
-        ["softmax", "stablemax", "perpgrad", "weight-decay", "lc", "demo"]))]
+    #[arg(long, value_name = "NAME",
+        value_parser = PossibleValuesParser::new(Preset::ALL.map(Preset::name)))]
     pub preset: String,
     /// Run folder [default: runs/<preset>-<UTC timestamp>].
     #[arg(long, value_name = "DIR")]
@@ -60,7 +60,7 @@ pub struct TrainArgs {
     pub optimizer: Option<String>,
     /// Training loss.
     #[arg(long, value_parser = PossibleValuesParser::new(
-        ["softmax-f16", "softmax-f32", "softmax-f64", "stablemax"]))]
+        ["softmax-f16", "softmax-f32", "softmax-f64", "stablemax", "mse"]))]
     pub loss: Option<String>,
     /// ⊥Grad on (`--perp-grad`, `--perp-grad true`) or off (`--perp-grad false`).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
@@ -71,6 +71,10 @@ pub struct TrainArgs {
     /// Epochs between two log records.
     #[arg(long, value_name = "N")]
     pub log_every: Option<u64>,
+    /// Also log at about ten log-spaced epochs per decade (1, 2, 3, 4, 5, 6,
+    /// 8, 10, 13, …), every diagnostic but sensitivity [default: on for lc].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub log_spaced: Option<bool>,
     /// Write a safetensors checkpoint every N epochs (0 = never).
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
@@ -124,6 +128,7 @@ impl TrainArgs {
         set(&mut c.betas[1], self.beta2);
         set(&mut c.perp_grad, self.perp_grad);
         set(&mut c.log_every, self.log_every);
+        set(&mut c.log_spaced, self.log_spaced);
         set(&mut c.checkpoint_every, self.checkpoint_every);
         set(&mut c.send_frac, self.send_frac);
         if self.send_every.is_some() {
@@ -245,6 +250,21 @@ fn milestone(epoch: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_preset_is_accepted_on_the_command_line() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            train: TrainArgs,
+        }
+        for p in Preset::ALL {
+            let cli = Cli::try_parse_from(["train", "--preset", p.name()]).unwrap();
+            assert_eq!(cli.train.resolve().unwrap(), p.config());
+        }
+        assert!(Cli::try_parse_from(["train", "--preset", "nope"]).is_err());
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

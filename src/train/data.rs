@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::config::Op;
+use super::config::{train_pairs, Op};
 
 /// A small deterministic generator (SplitMix64): the split and the glyphs
 /// must not change when a dependency updates its RNG.
@@ -102,11 +102,12 @@ pub struct Dataset {
 
 /// `(a ∘ b) mod p` for all p² pairs; pair `(a, b)` has index `a·p + b`;
 /// input = one-hot(a) ‖ one-hot(b) (2p dims). A seeded shuffle puts
-/// `round(train_frac · p²)` pairs in train, the rest in test.
+/// `floor(train_frac · p²)` pairs in train (as the paper's `int(...)`), the
+/// rest in test.
 pub fn modular_arithmetic(p: usize, op: Op, train_frac: f64, seed: u64) -> Dataset {
     let mut order: Vec<usize> = (0..p * p).collect();
     SplitMix64::new(seed ^ 0x00da_7a5e).shuffle(&mut order);
-    let n_train = ((train_frac * (p * p) as f64).round() as usize).clamp(1, p * p - 1);
+    let n_train = train_pairs(p, train_frac).clamp(1, p * p - 1);
     let (train_idx, test_idx) = order.split_at(n_train);
     let encode = |idx: &[usize]| {
         let mut x = vec![0.0f32; idx.len() * 2 * p];
@@ -144,7 +145,7 @@ mod tests {
         let d = modular_arithmetic(23, Op::Add, 0.4, 7);
         assert_eq!(d.dim, 46);
         assert_eq!(d.classes, 23);
-        assert_eq!(d.train.len(), (0.4f64 * 529.0).round() as usize);
+        assert_eq!(d.train.len(), 211); // floor(0.4 · 529 = 211.6)
         assert_eq!(d.train.len() + d.test.len(), 529);
         assert_eq!(d.train.x.len(), d.train.len() * 46);
         // Every pair exactly once.

@@ -11,6 +11,7 @@ use half::f16;
 use num_traits::{Float, NumCast};
 
 use super::config::LossKind;
+pub use crate::diag::{stablemax_ds, stablemax_s};
 
 /// Loss and accuracy of one batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,6 +42,7 @@ pub fn evaluate(
         LossKind::SoftmaxF32 => softmax_ce::<f32>(logits, classes, labels, grad),
         LossKind::SoftmaxF64 => softmax_ce::<f64>(logits, classes, labels, grad),
         LossKind::Stablemax => stablemax_ce(logits, classes, labels, grad),
+        LossKind::Mse => mse(logits, classes, labels, grad),
     };
     LossEval {
         loss,
@@ -102,24 +104,6 @@ fn softmax_ce<T: Float>(
     total / n as f64
 }
 
-/// StableMax's s(x) = x + 1 for x ≥ 0, 1 / (1 − x) for x < 0.
-pub fn stablemax_s(x: f64) -> f64 {
-    if x >= 0.0 {
-        x + 1.0
-    } else {
-        1.0 / (1.0 - x)
-    }
-}
-
-/// s'(x) = 1 for x ≥ 0, 1 / (1 − x)² for x < 0.
-fn stablemax_ds(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0
-    } else {
-        1.0 / ((1.0 - x) * (1.0 - x))
-    }
-}
-
 /// StableMax cross-entropy in f64 (Prieto et al. 2025): p_i = s(z_i) / Σ_j
 /// s(z_j), loss = −ln p_y; dL/dz_j = s'(z_j) / S − [j = y] s'(z_y) / s(z_y).
 fn stablemax_ce(
@@ -146,6 +130,24 @@ fn stablemax_ce(
         }
     }
     total / n
+}
+
+/// Mean squared error against one-hot labels in f64, averaged over all
+/// N·C entries as PyTorch's `MSELoss()` (the loss of Humayun et al.'s MNIST
+/// MLP): dL/dz_j = 2 (z_j − [j = y]) / (N·C).
+fn mse(logits: &[f32], classes: usize, labels: &[usize], mut grad: Option<&mut Vec<f32>>) -> f64 {
+    let count = logits.len() as f64;
+    let mut total = 0.0;
+    for (row, (chunk, &y)) in logits.chunks_exact(classes).zip(labels).enumerate() {
+        for (j, &v) in chunk.iter().enumerate() {
+            let d = v as f64 - if j == y { 1.0 } else { 0.0 };
+            total += d * d;
+            if let Some(g) = grad.as_deref_mut() {
+                g[row * classes + j] = (2.0 * d / count) as f32;
+            }
+        }
+    }
+    total / count
 }
 
 #[cfg(test)]
@@ -209,6 +211,20 @@ mod tests {
             for row in g.chunks(4) {
                 assert!(row.iter().sum::<f32>().abs() < 1e-3);
             }
+        }
+    }
+
+    #[test]
+    fn mse_is_pytorchs_mean_over_every_entry() {
+        // Row 1: (2−0)² + (−1−0)² + (0.5−1)² + (−3−0)² = 14.25;
+        // row 2: 0.0625 + (4−1)² + 0 + 2.25 = 11.3125; mean over 8 entries.
+        let mut g = Vec::new();
+        let e = evaluate(LossKind::Mse, &LOGITS, 4, &LABELS, Some(&mut g));
+        assert!((e.loss - (14.25 + 11.3125) / 8.0).abs() < 1e-12);
+        assert_eq!(e.correct, 1);
+        let expected = [0.5, -0.25, -0.125, -0.75, -0.0625, 0.75, 0.0, 0.375];
+        for (got, want) in g.iter().zip(expected) {
+            assert!((*got as f64 - want).abs() < 1e-7, "{got} vs {want}");
         }
     }
 

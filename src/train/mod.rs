@@ -10,6 +10,7 @@
 pub mod cli;
 mod config;
 mod data;
+mod forward;
 mod glyphs;
 mod loss;
 mod perp_grad;
@@ -23,6 +24,7 @@ use std::thread::JoinHandle;
 
 pub use config::{LossKind, Op, OptimizerKind, Preset, Task, TrainConfig, SUPPORTED_P};
 pub use data::{modular_arithmetic, Dataset, Examples, Split, SplitMix64};
+pub use forward::{one_hot_pairs, tape_of, Inputs, TrainForward};
 pub use glyphs::glyphs;
 pub use loss::{evaluate, stablemax_s, LossEval};
 pub use perp_grad::project_out;

@@ -24,12 +24,10 @@
 use dfdx::nn::modules::{Linear, ReLU, UnbiasedLinear};
 use dfdx::prelude::*;
 
+use super::forward::Rows;
 use super::trainer::HIDDEN;
 use super::TrainError;
 use crate::diag::{Matrix, ReluMlp, SensitivityStats, SensitivityWindow};
-
-/// A batch of `W` values per sample.
-type Rows<const W: usize, T> = Tensor<(usize, Const<W>), f32, Cpu, T>;
 
 /// The multiplicative mask of the last hidden layer: 0 = dropped, 1 = kept.
 pub type HiddenMask = Tensor<Rank1<HIDDEN>, f32, Cpu>;
@@ -71,7 +69,7 @@ fn masked_weight<const O: usize, T: Tape<f32, Cpu>>(
 }
 
 /// The built [`ModularMlp`](super::ModularMlp).
-type ModularBuilt<const IN: usize, const OUT: usize> = (
+pub(super) type ModularBuilt<const IN: usize, const OUT: usize> = (
     UnbiasedLinear<IN, HIDDEN, f32, Cpu>,
     ReLU,
     UnbiasedLinear<HIDDEN, HIDDEN, f32, Cpu>,
@@ -100,7 +98,7 @@ impl<const IN: usize, const OUT: usize> MaskableMlp<IN, OUT> for ModularBuilt<IN
 }
 
 /// The built [`GlyphMlp`](super::GlyphMlp).
-type GlyphBuilt = (
+pub(super) type GlyphBuilt = (
     (Linear<64, HIDDEN, f32, Cpu>, ReLU),
     (Linear<HIDDEN, HIDDEN, f32, Cpu>, ReLU),
     (Linear<HIDDEN, HIDDEN, f32, Cpu>, ReLU),

@@ -14,10 +14,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::config::{LossKind, OptimizerKind, Task, TrainConfig};
 use super::data::{Dataset, Examples, SplitMix64};
+use super::forward::{tape_of, Inputs, TrainForward};
 use super::loss::{self, LossEval};
-use super::send::{MaskableMlp, SendDropper};
+use super::send::SendDropper;
 use super::{perp_grad, TrainError, TrainSummary};
-use crate::diag::{Cadence, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype};
+use crate::diag::{
+    Cadence, CollapseLoss, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype,
+};
 use crate::run::{Record, RunWriter, FINISHED_NOTE};
 
 /// Width of the modular-arithmetic MLP's hidden layers (the papers' 200).
@@ -83,7 +86,6 @@ pub(crate) fn dispatch(session: Session) -> Result<TrainSummary, TrainError> {
 }
 
 type Batch<const I: usize, T = NoneTape> = Tensor<(usize, Const<I>), f32, Cpu, T>;
-type Tape = OwnedTape<f32, Cpu>;
 
 enum Opt<M> {
     Adam(Adam<M, f32, Cpu>),
@@ -127,18 +129,28 @@ fn tensor<const I: usize>(dev: &Cpu, ex: &Examples) -> Batch<I> {
     dev.tensor_from_vec(ex.x.clone(), (ex.len(), Const::<I>))
 }
 
-/// Loss and accuracy of `model` on `ex` (no gradient).
-fn eval<const I: usize, const O: usize, M>(
+/// Loss and accuracy of `model` on `x` with labels `ex.y` (no gradient),
+/// and the logits.
+fn eval<const I: usize, const O: usize, M: TrainForward<I, O>>(
     model: &M,
-    x: &Batch<I>,
+    x: &Inputs<I>,
     ex: &Examples,
     kind: LossKind,
-) -> LossEval
-where
-    M: Module<Batch<I>, Output = Batch<O>>,
-{
-    let logits = model.forward(x.clone()).as_vec();
-    loss::evaluate(kind, &logits, O, &ex.y, None)
+) -> (LossEval, Vec<f32>) {
+    let logits = model.logits_of(x, NoneTape, None).as_vec();
+    (loss::evaluate(kind, &logits, O, &ex.y, None), logits)
+}
+
+/// The collapse test that describes `loss` (none for a loss without a
+/// softmax).
+fn collapse_test(loss: LossKind) -> Option<CollapseLoss> {
+    match loss {
+        LossKind::SoftmaxF16 => Some(CollapseLoss::Softmax(SoftmaxDtype::F16)),
+        LossKind::SoftmaxF32 => Some(CollapseLoss::Softmax(SoftmaxDtype::F32)),
+        LossKind::SoftmaxF64 => Some(CollapseLoss::Softmax(SoftmaxDtype::F64)),
+        LossKind::Stablemax => Some(CollapseLoss::Stablemax),
+        LossKind::Mse => None,
+    }
 }
 
 /// Milestones seen in the logged records.
@@ -181,11 +193,7 @@ fn train_model<const IN: usize, const OUT: usize, A>(
 ) -> Result<TrainSummary, TrainError>
 where
     A: BuildOnDevice<Cpu, f32>,
-    A::Built: Module<Batch<IN, Tape>, Output = Batch<OUT, Tape>>
-        + Module<Batch<IN>, Output = Batch<OUT>>
-        + ReluMlp<f32>
-        + MaskableMlp<IN, OUT>
-        + TensorCollection<f32, Cpu>,
+    A::Built: ReluMlp<f32> + TrainForward<IN, OUT> + TensorCollection<f32, Cpu>,
 {
     let Session {
         config,
@@ -205,23 +213,20 @@ where
     let dev = Cpu::seed_from_u64(c.seed);
     let mut model = dev.build_module::<A, f32>();
     let mut opt = Opt::new(&model, c);
-    let train_x = tensor::<IN>(&dev, &data.train);
-    let test_x = tensor::<IN>(&dev, &data.test);
-    let softmax_dtype = match c.loss {
-        LossKind::SoftmaxF16 => SoftmaxDtype::F16,
-        LossKind::SoftmaxF64 => SoftmaxDtype::F64,
-        LossKind::SoftmaxF32 | LossKind::Stablemax => SoftmaxDtype::F32,
-    };
-    let diag_data = DiagData::new(&train_x, data.train.y.clone())?.with_test(&test_x)?;
+    let train_in = Inputs::<IN>::new(&dev, &data.train);
+    let test_in = Inputs::<IN>::new(&dev, &data.test);
+    let diag_data = DiagData::new(&tensor::<IN>(&dev, &data.train), data.train.y.clone())?
+        .with_test(&tensor::<IN>(&dev, &data.test))?;
     let mut recorder = Recorder::new(
         None,
         diag_data,
         RecorderConfig {
             cadence: Cadence {
                 log_every: c.log_every,
+                log_spaced: c.log_spaced,
                 ..Cadence::default()
             },
-            softmax_dtype,
+            collapse: collapse_test(c.loss),
             seed: c.seed,
             ..RecorderConfig::default()
         },
@@ -255,10 +260,8 @@ where
     // With ⊥Grad, the diagnostics see the gradient before the projection:
     // `sc/nlm_cos` then shows the NLM direction that ⊥Grad removes.
     let mut raw_grads: Option<Gradients<f32, Cpu>> = None;
-    let mut last = (
-        eval::<IN, OUT, _>(&model, &train_x, &data.train, c.loss),
-        eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss),
-    );
+    let mut last_train = eval(&model, &train_in, &data.train, c.loss).0;
+    let mut last_test = last_train;
     let mut epoch = 0u64;
     let mut stopped_early;
     loop {
@@ -271,13 +274,15 @@ where
             Some(s) if !finishing => s.after_epoch(epoch, &model)?,
             _ => None,
         };
-        if epoch.is_multiple_of(c.log_every) || finishing {
-            let test = eval::<IN, OUT, _>(&model, &test_x, &data.test, c.loss);
-            let (train, _) = last;
-            last.1 = test;
+        if recorder.is_record_step(epoch) || finishing {
+            let (test, _) = eval(&model, &test_in, &data.test, c.loss);
+            last_test = test;
+            let train = last_train;
             let g = (epoch > 0).then(|| raw_grads.as_ref().unwrap_or(&grads));
+            // The collapse test runs on the model after this epoch's update.
+            let logits = model.logits_of(&train_in, NoneTape, None).as_vec();
             let mut rec = recorder
-                .record(epoch, &model, g)?
+                .record_with_logits(epoch, &model, g, Some(&logits))?
                 .unwrap_or_else(|| Record::new(epoch as i64).at_now());
             rec = rec
                 .scalar("train/loss", train.loss)
@@ -329,21 +334,21 @@ where
         let (mut loss_sum, mut correct) = (0.0, 0);
         for chunk in order.chunks(batch_size) {
             let sub;
-            let (x, ex) = if chunk.len() == n_train {
-                (train_x.clone(), &data.train)
+            let (x, y) = if chunk.len() == n_train {
+                (&train_in, &data.train.y)
             } else {
-                sub = gather(&data.train, chunk, IN);
-                (tensor::<IN>(&dev, &sub), &sub)
+                sub = (
+                    train_in.rows(chunk),
+                    chunk.iter().map(|&i| data.train.y[i]).collect::<Vec<_>>(),
+                );
+                (&sub.0, &sub.1)
             };
             model.zero_grads(&mut grads);
-            let x = x.trace(grads);
-            let logits = match send.as_ref().and_then(SendDropper::mask) {
-                Some(mask) => model.forward_masked(x, mask),
-                None => model.forward(x),
-            };
+            let mask = send.as_ref().and_then(SendDropper::mask);
+            let logits = model.logits_of(x, tape_of(&dev, grads), mask);
             let mut dz = Vec::new();
-            let e = loss::evaluate(c.loss, &logits.as_vec(), OUT, &ex.y, Some(&mut dz));
-            loss_sum += e.loss * ex.len() as f64;
+            let e = loss::evaluate(c.loss, &logits.as_vec(), OUT, y, Some(&mut dz));
+            loss_sum += e.loss * y.len() as f64;
             correct += e.correct;
             // Back-propagate dL/dlogits: the gradient of sum(logits ⊙ dz)
             // with respect to the parameters is exactly dL/dθ.
@@ -357,14 +362,14 @@ where
             }
             opt.update(&mut model, &grads)?;
         }
-        last.0 = LossEval {
+        last_train = LossEval {
             loss: loss_sum / n_train as f64,
             correct,
         };
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let (train, test) = last;
+    let (train, test) = (last_train, last_test);
     Ok(TrainSummary {
         run_dir,
         epochs: epoch,
@@ -377,15 +382,4 @@ where
         first_collapse_above_half: milestones.collapse_half,
         first_test_acc_above_0_9: milestones.test_acc_09,
     })
-}
-
-/// The rows `idx` of `ex`.
-fn gather(ex: &Examples, idx: &[usize], dim: usize) -> Examples {
-    Examples {
-        x: idx
-            .iter()
-            .flat_map(|&i| ex.x[i * dim..(i + 1) * dim].iter().copied())
-            .collect(),
-        y: idx.iter().map(|&i| ex.y[i]).collect(),
-    }
 }
