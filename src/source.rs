@@ -96,13 +96,21 @@ impl RunSource {
                 meta_error: None,
             })
         } else if path.is_file() && is_event_file(path) {
-            // Named after its folder, as TensorBoard names the run (the file
-            // name is a time stamp and a host name).
-            let name = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .and_then(|d| d.canonicalize().ok())
-                .map(|d| file_name(&d))
+            // A file TensorBoard named (`events.out.tfevents.<time>.<host>`)
+            // is named after its folder, as TensorBoard names the run; a
+            // file someone named keeps that name.
+            let generated = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents"));
+            let folder = || {
+                path.parent()
+                    .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                    .and_then(|d| d.canonicalize().ok())
+                    .map(|d| file_name(&d))
+            };
+            let name = generated
+                .then(folder)
+                .flatten()
                 .unwrap_or_else(|| file_name(path));
             Some(RunSource::tfevents(path, name))
         } else {
