@@ -39,7 +39,7 @@ pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()
 /// Writes every scalar point of several runs as one CSV (one header).
 pub fn write_csv_runs<W: Write>(runs: &[(&str, &RunStore)], out: W) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER).map_err(io::Error::from)?;
+    w.write_record(HEADER).map_err(io_error)?;
     for (run, store) in runs {
         write_rows(&mut w, run, store)?;
     }
@@ -58,10 +58,21 @@ fn write_rows<W: Write>(w: &mut ::csv::Writer<W>, run: &str, store: &RunStore) -
             let time = series.time(i).map(number_cell).unwrap_or_default();
             let value = number_cell(series.value(i));
             w.write_record([run, name, &step, &time, &value])
-                .map_err(io::Error::from)?;
+                .map_err(io_error)?;
         }
     }
     Ok(())
+}
+
+/// An I/O error of the kind the writer met: `csv`'s own conversion makes
+/// every error `Other`, which would hide a closed pipe (`| head`) from the
+/// caller.
+fn io_error(e: ::csv::Error) -> io::Error {
+    let kind = match e.kind() {
+        ::csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
 /// Writes the CSV of `store` to the file `path`.
