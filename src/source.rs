@@ -104,7 +104,13 @@ impl RunSource {
                 .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents"));
             let folder = || {
                 path.parent()
-                    .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                    .map(|d| {
+                        if d.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            d
+                        }
+                    })
                     .and_then(|d| d.canonicalize().ok())
                     .map(|d| file_name(&d))
             };

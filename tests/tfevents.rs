@@ -82,7 +82,10 @@ fn runs_are_named_as_tensorboard_names_them() {
     let tbx = fixture("tbx");
     for (root, want) in [
         (tbx.clone(), vec!["exp1", "exp1/grad/l1", "exp1/grad/l2"]),
-        (tbx.join("exp1"), vec!["exp1", "exp1/grad/l1", "exp1/grad/l2"]),
+        (
+            tbx.join("exp1"),
+            vec!["exp1", "exp1/grad/l1", "exp1/grad/l2"],
+        ),
         (tbx.join("exp1/grad"), vec!["l1", "l2"]),
     ] {
         let runs = discover(&root).unwrap();
