@@ -229,6 +229,32 @@ fn per_run_path(file: &Path, name: &str) -> PathBuf {
     file.with_file_name(format!("{stem}-{safe}{ext}"))
 }
 
+/// What each run's figure file is named after: the run's name, or, for
+/// runs that share a name (two folders whose `meta.json` say the same), the
+/// run's path under `root`, so that no figure overwrites another.
+fn figure_names(root: &Path, feeds: &[RunFeed]) -> Vec<String> {
+    let mut count = std::collections::HashMap::new();
+    for f in feeds {
+        *count.entry(f.source.name.as_str()).or_insert(0) += 1;
+    }
+    feeds
+        .iter()
+        .map(|f| {
+            let name = &f.source.name;
+            if count[name.as_str()] == 1 {
+                return name.clone();
+            }
+            let rel = f.source.path.strip_prefix(root).unwrap_or(&f.source.path);
+            let rel = rel.to_string_lossy();
+            if rel.is_empty() {
+                name.clone()
+            } else {
+                rel.into_owned()
+            }
+        })
+        .collect()
+}
+
 fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     if args.csv.is_none() && args.png.is_none() && args.svg.is_none() {
         anyhow::bail!("export: nothing to do; give --csv FILE, --png FILE and/or --svg FILE");
@@ -319,7 +345,8 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let several = feeds.len() > 1;
-    for feed in &feeds {
+    let file_names = figure_names(path, &feeds);
+    for (feed, file_name) in feeds.iter().zip(&file_names) {
         let name = feed.source.name.as_str();
         if args.png.is_none() && args.svg.is_none() {
             break;
@@ -327,7 +354,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         let events = analyze_with(&feed.store, RunContext::of(feed.source.meta.as_ref()));
         let target = |f: &Path| {
             if several {
-                per_run_path(f, name)
+                per_run_path(f, file_name)
             } else {
                 f.to_path_buf()
             }

@@ -305,10 +305,8 @@ fn a_folder_of_runs_gives_one_csv_and_one_figure_per_run() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     written.sort();
-    assert_eq!(written.len(), 2, "{written:?}");
-    assert!(written
-        .iter()
-        .all(|f| f.starts_with("fig-grok-p97") && f.ends_with(".png")));
+    // Both runs are named grok-p97: their paths keep the files apart.
+    assert_eq!(written, ["fig-grok-p97.png", "fig-more_grok-p97.png"]);
     grokscope()
         .arg("export")
         .arg(dir.path())
@@ -357,15 +355,20 @@ fn svg_texts(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Exports `run` as PNG and SVG with the defaults and checks both: the
-/// PNG's size and that every panel's region holds drawing; the SVG parses
-/// and carries the title, the panel titles, the axis titles and legend text.
-fn check_figures(run: &Path, name: &str, legend: &[&str], axes: &[&str]) {
+/// Exports `run` as PNG and SVG with the defaults (and `args`) and checks
+/// both: the PNG's size and that every panel's region holds drawing; the
+/// SVG parses and carries the title, the panel titles, every chart's axis
+/// titles and every series in a legend (or as the title of its own small
+/// chart). Returns the SVG's texts.
+fn check_figures(run: &Path, args: &[&str], name: &str) -> Vec<String> {
+    use grokscope::export::figure::{Figure, MAX_OTHER_CHARTS};
+    use grokscope::tui::panels::{charts, PanelId};
     let dir = tempfile::tempdir().unwrap();
     let (png, svg) = (dir.path().join("f.png"), dir.path().join("f.svg"));
     grokscope()
         .arg("export")
         .arg(run)
+        .args(args)
         .arg("--png")
         .arg(&png)
         .arg("--svg")
@@ -376,8 +379,13 @@ fn check_figures(run: &Path, name: &str, legend: &[&str], axes: &[&str]) {
     assert_eq!((w, h), (1600, 1000));
     // Panels sit between the header (62 px) and the event list; each cell
     // of the grid holds drawing.
-    let feed = load(run);
-    let panels = grokscope::export::figure::Figure::default().panels_for(&feed.store);
+    let feed = grokscope::source::discover(run)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(|s| RunFeed::load(s).unwrap())
+        .unwrap_or_else(|| panic!("no run {name} at {}", run.display()));
+    let panels = Figure::default().panels_for(&feed.store);
     let n = panels.len();
     let cols = if n == 1 {
         1
@@ -417,16 +425,46 @@ fn check_figures(run: &Path, name: &str, legend: &[&str], axes: &[&str]) {
     let has = |t: &str| texts.iter().any(|x| x == t);
     assert!(has(name), "{name}: title in {texts:?}");
     assert!(has("step"), "{name}: x axis title");
+    let names: std::collections::BTreeSet<String> = feed
+        .store
+        .metric_names()
+        .filter(|m| feed.store.series(m).is_some_and(|s| !s.is_empty()))
+        .map(str::to_string)
+        .collect();
     for panel in &panels {
         let title = panel.title();
         assert!(
             has(title) || (title == "Neuron sensitivity" && has("Histograms")),
             "{name}: panel title {title} in {texts:?}"
         );
+        let specs = charts(*panel, &names, false);
+        let drawn = match panel {
+            PanelId::Sensitivity => 1,
+            PanelId::Other => MAX_OTHER_CHARTS,
+            _ => specs.len(),
+        };
+        for spec in specs.iter().take(drawn) {
+            for (unit, metrics) in [(spec.unit, &spec.metrics), (spec.right_unit, &spec.right)] {
+                if metrics.is_empty() || unit.is_empty() {
+                    continue;
+                }
+                assert!(
+                    has(unit) || has(&format!("{unit} (log scale)")),
+                    "{name}: axis title {unit:?} in {texts:?}"
+                );
+            }
+            for m in &spec.metrics {
+                assert!(has(m), "{name}: {m:?} in a legend: {texts:?}");
+            }
+            for m in &spec.right {
+                assert!(
+                    has(&format!("{m} (right axis)")),
+                    "{name}: {m:?} (right axis) in a legend: {texts:?}"
+                );
+            }
+        }
     }
-    for t in axes.iter().chain(legend) {
-        assert!(has(t), "{name}: {t:?} in {texts:?}");
-    }
+    texts
 }
 
 #[test]
@@ -439,12 +477,11 @@ fn every_shipped_run_exports_as_png_and_svg() {
             continue;
         }
         let name = load(&path).source.name;
-        check_figures(
-            &path,
-            &name,
-            &["train/loss", "sc/collapsed", "lc/train"],
-            &["accuracy", "fraction of samples", "regions near a sample"],
-        );
+        let texts = check_figures(&path, &[], &name);
+        // Every shipped run has the loss panel and the linear regions.
+        for t in ["train/loss", "lc/train", "accuracy"] {
+            assert!(texts.iter().any(|x| x == t), "{name}: {t:?}");
+        }
         seen += 1;
     }
     assert!(seen >= 6, "{seen} shipped runs");
@@ -453,12 +490,20 @@ fn every_shipped_run_exports_as_png_and_svg() {
 #[test]
 fn a_tensorboardx_run_exports_as_png_and_svg() {
     let logdir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tensorboard/tbx");
-    check_figures(
-        &logdir.join("exp1"),
-        "exp1",
-        &["train/loss", "test/loss", "test/acc (right axis)"],
-        &["loss (log scale)", "accuracy"],
-    );
+    // exp1 holds its add_scalars sub-runs: --run picks exp1 alone.
+    let texts = check_figures(&logdir.join("exp1"), &["--run", "exp1"], "exp1");
+    for t in [
+        "train/loss",
+        "test/loss",
+        "test/acc (right axis)",
+        "loss (log scale)",
+        "accuracy",
+        "Histograms",
+        "count (log)",
+        "lr",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t:?} in {texts:?}");
+    }
     // The log folder: one figure per run, the add_scalars runs named
     // parent/child.
     let dir = tempfile::tempdir().unwrap();
@@ -470,6 +515,19 @@ fn a_tensorboardx_run_exports_as_png_and_svg() {
         .assert()
         .success()
         .stderr(predicate::str::contains("fig-exp1_grad_l1.svg"));
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "fig-exp1.svg",
+            "fig-exp1_grad_l1.svg",
+            "fig-exp1_grad_l2.svg"
+        ]
+    );
     let texts = svg_texts(&dir.path().join("fig-exp1_grad_l1.svg"));
     assert!(texts.iter().any(|t| t == "exp1/grad/l1"), "{texts:?}");
 }
@@ -518,4 +576,37 @@ fn summary_lists_the_events_in_json_and_text() {
         .success()
         .stdout(predicate::str::contains("collapse_onset"))
         .stdout(predicate::str::contains("segment 0 step 1410"));
+}
+
+#[test]
+fn names_with_markup_and_control_characters_make_a_valid_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("r");
+    let name = "a<b & \"c\" \u{1b}]0;title\u{7}";
+    let mut w = RunWriter::create(&run, &RunMeta::new(name, serde_json::json!({}))).unwrap();
+    for i in 0..20 {
+        w.append(
+            &Record::new(i)
+                .scalar("train/loss", 1.0 / (i + 1) as f64)
+                .scalar("x<y&z/w>", i as f64)
+                .scalar("ctl/\u{1}\u{202e}", 1.0),
+        )
+        .unwrap();
+    }
+    drop(w);
+    let out = dir.path().join("r.svg");
+    grokscope()
+        .arg("export")
+        .arg(&run)
+        .arg("--svg")
+        .arg(&out)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(!svg.contains('\u{1b}') && !svg.contains('\u{202e}'));
+    let texts = svg_texts(&out);
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    assert!(has("a<b & \"c\" \\u{1b}]0;title\\u{7}"), "{texts:?}");
+    assert!(has("x<y&z/w>"), "{texts:?}");
+    assert!(has("ctl/\\u{1}\\u{202e}"), "{texts:?}");
 }

@@ -11,6 +11,8 @@
 //! values span more than three decades (largest / smallest > 1000); zeros
 //! then sit on the axis floor. Otherwise it is linear.
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -20,7 +22,6 @@ use super::palette::{Palette, Rgb};
 use super::png::{text, DrawError};
 use crate::analysis::Event;
 use crate::store::{RunStore, SeriesView, VectorView};
-use crate::summary::format_value;
 use crate::tui::panels::{charts, ChartSpec, PanelId};
 use crate::tui::ticks;
 use crate::tui::ui::is_index_vector;
@@ -200,24 +201,22 @@ fn extent(series: &[SeriesView<'_>]) -> Option<(f64, f64, f64)> {
     (lo <= hi).then_some((lo, pos, hi))
 }
 
-/// An axis in drawing units: its range and scale.
+/// An axis in drawing units: its range, scale and ticks.
 struct Axis {
     range: (f64, f64),
     scale: Scale,
+    /// The ticks (in drawing units), from the dashboard's tick rules.
+    ticks: Vec<ticks::Tick>,
 }
 
-/// Labels on an axis of `span` with about `n` ticks: the tick's own value
-/// with as many digits as ticks that close need (trailing zeros dropped),
-/// so neighbours never read the same.
-fn tick_label(v: f64, span: f64, n: usize) -> String {
-    ticks::format_tick(v, ticks::nice_step(span, n) / 10.0)
-}
-
-/// Ticks per axis.
+/// Ticks per y axis (at most).
 const Y_TICKS: usize = 7;
+/// Pixels between y ticks (at least), so that labels never touch.
+const Y_TICK_GAP: u32 = 24;
 
 impl Axis {
-    fn of(series: &[SeriesView<'_>], allow_log: bool) -> Axis {
+    /// The y axis of `series` on a plot `height` pixels high.
+    fn of(series: &[SeriesView<'_>], allow_log: bool, height: u32) -> Axis {
         let (lo, pos, hi) = extent(series).unwrap_or((0.0, f64::INFINITY, 1.0));
         let scale = if allow_log {
             scale_for(lo, pos, hi)
@@ -233,10 +232,26 @@ impl Axis {
         } else {
             0.5_f64.max(a.abs() * 0.1)
         };
+        let n = (height / Y_TICK_GAP).clamp(2, Y_TICKS as u32) as usize;
+        Axis::new((a - pad, b + pad), scale, n)
+    }
+
+    fn new(range: (f64, f64), scale: Scale, max_ticks: usize) -> Axis {
+        let ticks = match scale {
+            Scale::Linear => ticks::linear(range.0, range.1, max_ticks),
+            Scale::Log10 => ticks::log10(range.0, range.1, max_ticks),
+        };
         Axis {
-            range: (a - pad, b + pad),
+            range,
             scale,
+            ticks,
         }
+    }
+
+    /// The coordinate plotters draws with: this range, ticks where ours
+    /// are (not where plotters would put them).
+    fn coord(&self) -> Ticked {
+        Ticked::new(self.range, &self.ticks)
     }
 
     fn map(&self, v: f64) -> Option<f64> {
@@ -248,19 +263,58 @@ impl Axis {
         }
     }
 
+    /// The label of the tick at `v` (plotters asks only for our ticks).
     fn label(&self, v: f64) -> String {
-        match self.scale {
-            Scale::Linear => tick_label(v, self.range.1 - self.range.0, Y_TICKS),
-            Scale::Log10 => {
-                let value = 10f64.powf(v);
-                if (v - v.round()).abs() < 1e-9 {
-                    ticks::format_power(v.round() as i32)
-                } else {
-                    ticks::format_tick(value, 10f64.powf(v.floor() - 2.0))
-                }
-            }
+        label_at(&self.ticks, v)
+    }
+}
+
+/// A linear plotters coordinate whose grid lines and labels sit on our
+/// ticks ([`ticks`]), so that a figure's axes read like the dashboard's.
+#[derive(Clone)]
+struct Ticked {
+    inner: RangedCoordf64,
+    at: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(range: (f64, f64), ticks: &[ticks::Tick]) -> Ticked {
+        Ticked {
+            inner: (range.0..range.1).into(),
+            at: ticks.iter().map(|t| t.at).collect(),
         }
     }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Bold grid lines and labels on the ticks; no light grid.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.at.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// The label of the tick nearest `v`.
+fn label_at(ticks: &[ticks::Tick], v: f64) -> String {
+    ticks
+        .iter()
+        .min_by(|a, b| (a.at - v).abs().total_cmp(&(b.at - v).abs()))
+        .map(|t| t.label.clone())
+        .unwrap_or_default()
 }
 
 /// The line style of the `k`-th series of a chart: solid, dashed, dotted,
@@ -391,9 +445,35 @@ where
         3
     };
     let rows = n.div_ceil(cols);
+    // Rows as high as the most charts a panel of theirs stacks needs (one
+    // more than their number, for the panel's title and legends).
+    let weights: Vec<u32> = panels
+        .chunks(cols)
+        .map(|row| {
+            row.iter()
+                .map(|&p| 1 + stacked_charts(p, store, fig) as u32)
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    let total: u32 = weights.iter().sum::<u32>().max(1);
+    let body_h = body.dim_in_pixel().1;
+    let mut row_areas = Vec::with_capacity(rows);
+    let mut rest = body.clone();
+    for (r, wgt) in weights.iter().enumerate() {
+        if r + 1 == weights.len() {
+            row_areas.push(rest.clone());
+        } else {
+            let (row, below) = rest.split_vertically(body_h * wgt / total);
+            row_areas.push(row);
+            rest = below;
+        }
+    }
+    if row_areas.is_empty() {
+        row_areas.push(body.clone());
+    }
     // The last row's panels share its whole width.
-    let cells: Vec<Area<DB>> = body
-        .split_evenly((rows, 1))
+    let cells: Vec<Area<DB>> = row_areas
         .into_iter()
         .enumerate()
         .flat_map(|(r, row)| {
@@ -411,6 +491,24 @@ where
     }
     draw_event_list(&foot, events, palette, w)?;
     Ok(())
+}
+
+/// How many charts `panel` stacks on its step axis (a heatmap counts as
+/// one; the "Other scalars" grid, as its rows).
+fn stacked_charts(panel: PanelId, store: &RunStore, fig: &Figure) -> usize {
+    let specs = charts(panel, &fig.names(store), false);
+    match panel {
+        PanelId::Sensitivity => {
+            usize::from(fig.heat_layer(store).is_some()) + usize::from(!specs.is_empty())
+        }
+        PanelId::Other => {
+            let shown = specs.len().min(MAX_OTHER_CHARTS);
+            let cols = (shown as f64).sqrt().ceil() as usize;
+            shown.div_ceil(cols.max(1))
+        }
+        _ => specs.len(),
+    }
+    .max(1)
 }
 
 fn draw_event_list<DB: DrawingBackend>(
@@ -485,11 +583,13 @@ where
                     let (top, bottom) = body.split_vertically(split);
                     draw_heatmap(&top, &v, limits.as_ref(), x, events, palette)?;
                     if let Some(spec) = spec {
-                        draw_chart(&bottom, spec, store, x, events, palette, false)?;
+                        draw_chart(&bottom, spec, store, x, events, palette, Look::PLAIN)?;
                     }
                     Ok(())
                 }
-                (None, Some(spec)) => draw_chart(&body, spec, store, x, events, palette, false),
+                (None, Some(spec)) => {
+                    draw_chart(&body, spec, store, x, events, palette, Look::PLAIN)
+                }
                 (None, None) => draw_empty(&body, panel, palette),
             }
         }
@@ -515,7 +615,10 @@ where
                     x,
                     events,
                     palette,
-                    true,
+                    Look {
+                        titled_by_legend: true,
+                        x_title: true,
+                    },
                 )?;
             }
             if specs.len() > shown {
@@ -534,11 +637,7 @@ where
             if specs.is_empty() {
                 return draw_empty(&body, panel, palette);
             }
-            let parts = body.split_evenly((specs.len(), 1));
-            for (spec, part) in specs.iter().zip(&parts) {
-                draw_chart(part, spec, store, x, events, palette, specs.len() == 1)?;
-            }
-            Ok(())
+            draw_stacked(&body, &specs, store, x, events, palette)
         }
     }
 }
@@ -633,6 +732,107 @@ where
     Ok(())
 }
 
+/// How one chart of a panel is drawn.
+#[derive(Clone, Copy)]
+struct Look {
+    /// A chart of one series is titled by its name instead of a legend.
+    titled_by_legend: bool,
+    /// The x axis is titled "step" (only the lowest of charts stacked on
+    /// one step axis is).
+    x_title: bool,
+}
+
+impl Look {
+    const PLAIN: Look = Look {
+        titled_by_legend: false,
+        x_title: true,
+    };
+}
+
+/// Pixels under a plot for the x tick labels and the axis title.
+const X_AREA: u32 = 40;
+/// Pixels under a plot for the x tick labels alone.
+const X_AREA_UNTITLED: u32 = 24;
+
+/// A chart's legend: every series, the right axis's marked as such.
+fn legend_entries(spec: &ChartSpec, store: &RunStore, palette: &Palette) -> Vec<LegendEntry> {
+    let present = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| store.series(n).is_some())
+            .cloned()
+            .collect()
+    };
+    let left = present(&spec.metrics);
+    let right = present(&spec.right);
+    left.iter()
+        .map(String::clone)
+        .chain(right.iter().map(|n| format!("{n} (right axis)")))
+        .enumerate()
+        .map(|(k, name)| LegendEntry {
+            name,
+            colour: palette.series_colour(k),
+            style: LineStyle::nth(k),
+        })
+        .collect()
+}
+
+/// The height of a legend of `rows` (none when a chart's title names its
+/// one series).
+fn legend_height(rows: &[Vec<usize>], one: bool) -> u32 {
+    if one {
+        0
+    } else {
+        rows.len() as u32 * 18 + 8
+    }
+}
+
+/// Charts stacked in `body` on one step axis: every plot gets the same
+/// height, whatever its legend takes; only the lowest is titled "step".
+fn draw_stacked<DB: DrawingBackend>(
+    body: &Area<DB>,
+    specs: &[ChartSpec],
+    store: &RunStore,
+    x: (f64, f64),
+    events: &[Event],
+    palette: &Palette,
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    let n = specs.len();
+    let titled_by_legend = n == 1;
+    let extra: Vec<u32> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let entries = legend_entries(spec, store, palette);
+            let one = titled_by_legend && entries.len() == 1;
+            let legend = legend_height(&legend_rows(body, &entries), one);
+            let x_area = if i + 1 == n { X_AREA } else { X_AREA_UNTITLED };
+            legend + x_area
+        })
+        .collect();
+    let h = body.dim_in_pixel().1;
+    let plot = h.saturating_sub(extra.iter().sum()) / n.max(1) as u32;
+    let mut rest = body.clone();
+    for (i, spec) in specs.iter().enumerate() {
+        let part = if i + 1 == n {
+            rest.clone()
+        } else {
+            let (part, below) = rest.split_vertically(plot + extra[i]);
+            rest = below;
+            part
+        };
+        let look = Look {
+            titled_by_legend,
+            x_title: i + 1 == n,
+        };
+        draw_chart(&part, spec, store, x, events, palette, look)?;
+    }
+    Ok(())
+}
+
 /// One chart: its series on a left axis (and a right one for a second
 /// unit), axis titles, the legend underneath, NaN marks and events.
 fn draw_chart<DB: DrawingBackend>(
@@ -642,7 +842,7 @@ fn draw_chart<DB: DrawingBackend>(
     x: (f64, f64),
     events: &[Event],
     palette: &Palette,
-    titled_by_legend: bool,
+    look: Look,
 ) -> Result<(), DrawError>
 where
     DB::ErrorType: 'static,
@@ -654,21 +854,8 @@ where
     if left.is_empty() {
         return Ok(());
     }
-    let ly = Axis::of(&left, spec.log_ok);
-    let ry = (!right.is_empty()).then(|| Axis::of(&right, false));
-    let mut entries: Vec<LegendEntry> = Vec::new();
-    for (k, s) in left.iter().chain(&right).enumerate() {
-        let on_right = k >= left.len();
-        entries.push(LegendEntry {
-            name: if on_right {
-                format!("{} (right axis)", s.name())
-            } else {
-                s.name().to_string()
-            },
-            colour: palette.series_colour(k),
-            style: LineStyle::nth(k),
-        });
-    }
+    let titled_by_legend = look.titled_by_legend;
+    let entries = legend_entries(spec, store, palette);
     // One series titled by its name needs no legend.
     let one = titled_by_legend && entries.len() == 1;
     let rows = if one {
@@ -677,7 +864,7 @@ where
         legend_rows(area, &entries)
     };
     let (w, h) = area.dim_in_pixel();
-    let legend_h = if one { 0 } else { rows.len() as u32 * 18 + 8 };
+    let legend_h = legend_height(&rows, one);
     let (chart_area, legend_area) = area.split_vertically(h.saturating_sub(legend_h));
     let title = if one {
         spec.metrics[0].clone()
@@ -686,17 +873,42 @@ where
     } else {
         spec.title.clone()
     };
+    // The plot's own height: the area less the legend, the title and the
+    // x axis.
+    let plot_h = h
+        .saturating_sub(legend_h)
+        .saturating_sub(if title.is_empty() { 6 } else { 26 })
+        .saturating_sub(if look.x_title {
+            X_AREA
+        } else {
+            X_AREA_UNTITLED
+        });
+    let ly = Axis::of(&left, spec.log_ok, plot_h);
+    let ry = (!right.is_empty()).then(|| Axis::of(&right, false, plot_h));
     let unit = |u: &str, s: Scale| match (u, s) {
         ("", Scale::Log10) => "log scale".to_string(),
         (u, Scale::Log10) => format!("{u} (log scale)"),
         (u, Scale::Linear) => u.to_string(),
     };
-    let xn = (w / 110).clamp(3, 9) as usize;
+    let left_title = unit(spec.unit, ly.scale);
+    let right_title = ry
+        .as_ref()
+        .map_or_else(String::new, |r| unit(spec.right_unit, r.scale));
+    // The y titles run along the plot's height: on a short plot, smaller
+    // type, so that they do not reach into the chart above or below.
+    let longest = left_title.chars().count().max(right_title.chars().count());
+    let desc_size =
+        ((plot_h + 16) as f64 / (0.62 * longest.max(1) as f64)).clamp(10.0, 14.0) as u32;
+    let xa = Axis::new(x, Scale::Linear, (w / 110).clamp(3, 9) as usize);
     let mut builder = ChartBuilder::on(&chart_area);
     builder
         .margin_top(if title.is_empty() { 6 } else { 4 })
         .margin_right(8)
-        .x_label_area_size(40)
+        .x_label_area_size(if look.x_title {
+            X_AREA
+        } else {
+            X_AREA_UNTITLED
+        })
         .y_label_area_size(78)
         .right_y_label_area_size(if ry.is_some() { 70 } else { 0 });
     if !title.is_empty() {
@@ -704,33 +916,34 @@ where
     }
     // The right axis first: it takes the right label area, so the left
     // axis's labels are not drawn there too.
-    let ry_range = ry.as_ref().map_or((0.0, 1.0), |r| r.range);
+    let ry_coord = ry
+        .as_ref()
+        .map_or_else(|| Ticked::new((0.0, 1.0), &[]), Axis::coord);
     let mut chart = builder
-        .build_cartesian_2d(x.0..x.1, ly.range.0..ly.range.1)?
-        .set_secondary_coord(x.0..x.1, ry_range.0..ry_range.1);
-    let x_label = |v: &f64| tick_label(*v, x.1 - x.0, xn);
-    chart
-        .configure_mesh()
-        .x_labels(xn)
-        .y_labels(Y_TICKS)
-        .bold_line_style(palette.border.rgb().mix(0.35))
+        .build_cartesian_2d(xa.coord(), ly.coord())?
+        .set_secondary_coord(xa.coord(), ry_coord);
+    let x_label = |v: &f64| xa.label(*v);
+    let y_label = |v: &f64| ly.label(*v);
+    let mut mesh = chart.configure_mesh();
+    mesh.bold_line_style(palette.border.rgb().mix(0.35))
         .light_line_style(palette.border.rgb().mix(0.0))
         .axis_style(palette.foreground.rgb())
         .label_style(text(13, palette.foreground))
-        .axis_desc_style(text(14, palette.foreground))
-        .x_desc("step")
-        .y_desc(unit(spec.unit, ly.scale))
+        .axis_desc_style(text(desc_size, palette.foreground))
+        .y_desc(left_title)
         .x_label_formatter(&x_label)
-        .y_label_formatter(&|v| ly.label(*v))
-        .draw()?;
+        .y_label_formatter(&y_label);
+    if look.x_title {
+        mesh.x_desc("step");
+    }
+    mesh.draw()?;
     if let Some(ry) = &ry {
         chart
             .configure_secondary_axes()
-            .y_labels(Y_TICKS)
             .axis_style(palette.foreground.rgb())
             .label_style(text(13, palette.foreground))
-            .axis_desc_style(text(14, palette.foreground))
-            .y_desc(unit(spec.right_unit, ry.scale))
+            .axis_desc_style(text(desc_size, palette.foreground))
+            .y_desc(right_title)
             .y_label_formatter(&|v| ry.label(*v))
             .draw()?;
     }
@@ -805,15 +1018,6 @@ where
         Some(xr.start + (f * (xr.end - xr.start - 1) as f64).round() as i32 - ax)
     };
     let (top, bottom) = (yr.start - ay, yr.end - ay);
-    let nonfinite = palette.nonfinite.rgb().stroke_width(3);
-    for &s in bad {
-        if let Some(px) = to_px(s) {
-            area.draw(&PathElement::new(
-                vec![(px, top), (px, top + 12)],
-                nonfinite,
-            ))?;
-        }
-    }
     let style = text(12, palette.foreground);
     let mut rows: Vec<i32> = Vec::new(); // right end of the last label per row
     let mut labelled: Vec<(i32, &str)> = Vec::new();
@@ -862,6 +1066,16 @@ where
         ))?;
         area.draw_text(label, &text(12, colour), (lx, ly))?;
     }
+    // After the event lines: a NaN event sits on the step of its NaN mark.
+    let nonfinite = palette.nonfinite.rgb().stroke_width(3);
+    for &s in bad {
+        if let Some(px) = to_px(s) {
+            area.draw(&PathElement::new(
+                vec![(px, top), (px, top + 12)],
+                nonfinite,
+            ))?;
+        }
+    }
     Ok(())
 }
 
@@ -893,7 +1107,7 @@ where
             (
                 width.div_ceil(row_step),
                 if row_step > 1 {
-                    format!("neuron (÷{row_step})")
+                    format!("neuron (largest of {row_step} per row)")
                 } else {
                     "neuron".into()
                 },
@@ -971,6 +1185,34 @@ where
     );
     let y = (0.0, rows.max(1) as f64);
     let name = v.name();
+    let xa = Axis::new(xr, Scale::Linear, 7);
+    // Row ticks at round neuron numbers (on the row's middle) or round
+    // values (on their band), labelled with them.
+    let row_ticks: Vec<ticks::Tick> = match (limits, values) {
+        (Some(_), Some((a, b))) => ticks::linear(a, b, 9)
+            .into_iter()
+            .map(|t| ticks::Tick {
+                at: (t.at - a) / (b - a) * rows as f64,
+                label: t.label,
+            })
+            .collect(),
+        _ => {
+            let width = v.max_width();
+            let per_row = width.div_ceil(rows.max(1)).max(1) as f64;
+            ticks::linear(0.0, width.saturating_sub(1) as f64, 9)
+                .into_iter()
+                .filter(|t| t.at.fract() == 0.0)
+                .map(|t| ticks::Tick {
+                    at: rows as f64 - (t.at + 0.5) / per_row,
+                    label: t.label,
+                })
+                .collect()
+        }
+    };
+    // As a chart's y title: smaller type on a short map.
+    let map_h = map_area.dim_in_pixel().1.saturating_sub(70);
+    let heat_desc_size = ((map_h + 16) as f64 / (0.62 * y_desc.chars().count().max(1) as f64))
+        .clamp(10.0, 14.0) as u32;
     let mut chart = ChartBuilder::on(&map_area)
         .margin_top(4)
         .margin_right(6)
@@ -983,31 +1225,17 @@ where
         )
         .x_label_area_size(40)
         .y_label_area_size(78)
-        .build_cartesian_2d(xr.0..xr.1, y.0..y.1)?;
-    let row_label = |r: f64| -> String {
-        match (limits, values) {
-            (Some(_), Some((a, b))) => {
-                // Row 0 is the top band: the largest values.
-                let v = b - (r / rows as f64) * (b - a);
-                format_value(v)
-            }
-            _ => {
-                let step = v.max_width().div_ceil(rows).max(1);
-                format!("{}", ((rows as f64 - r) * step as f64).round() as i64)
-            }
-        }
-    };
+        .build_cartesian_2d(xa.coord(), Ticked::new(y, &row_ticks))?;
     chart
         .configure_mesh()
         .disable_mesh()
         .axis_style(palette.foreground.rgb())
         .label_style(text(13, palette.foreground))
-        .axis_desc_style(text(14, palette.foreground))
+        .axis_desc_style(text(heat_desc_size, palette.foreground))
         .x_desc("step")
         .y_desc(y_desc)
-        .x_labels(7)
-        .x_label_formatter(&|v| tick_label(*v, xr.1 - xr.0, 7))
-        .y_label_formatter(&|r| row_label(*r))
+        .x_label_formatter(&|v| xa.label(*v))
+        .y_label_formatter(&|r| label_at(&row_ticks, *r))
         .draw()?;
     chart.draw_series(cells.iter().map(|&(x0, x1, r, value)| {
         let colour = if value.is_finite() {

@@ -93,7 +93,30 @@ pub fn render_svg(
         draw(&root, run, store, events, fig).map_err(|e| e.0)?;
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(out)
+    Ok(xml_safe(out))
+}
+
+/// The SVG with every character XML forbids (C0 controls but tab and
+/// newlines) and every control or bidi override a viewer would act on
+/// written visibly (`\u{1b}`): names come from the log, and plotters
+/// escapes only `<`, `>`, `&`, quotes. Plotters itself writes none of them.
+fn xml_safe(svg: String) -> String {
+    let bad = |c: char| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffe}' | '\u{ffff}')
+    };
+    if !svg.contains(bad) {
+        return svg;
+    }
+    svg.chars()
+        .map(|c| {
+            if bad(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn create(path: &Path) -> Result<File, ExportError> {

@@ -106,7 +106,10 @@ struct ChartDef {
 
 const LOSS: &[&str] = &["train/loss", "test/loss"];
 const ACC: &[&str] = &["train/acc", "test/acc"];
-const COLLAPSE: &[&str] = &["sc/collapsed", "sc/zero_loss"];
+const COLLAPSE: &[&str] = &["sc/collapsed", "sc/zero_loss", "sc/collapsed_grad_share"];
+/// What an f32 softmax would do with a StableMax run's logits: not the
+/// run's own collapse, so never on the same chart as `sc/collapsed`.
+const WHAT_IF: &[&str] = &["sc/softmax_f32_collapsed"];
 const NLM: &[&str] = &["sc/nlm_cos"];
 const NORMS: &[&str] = &["norm/weights", "norm/logits"];
 const MARGIN: &[&str] = &["sc/margin"];
@@ -134,7 +137,9 @@ const COLLAPSE_CHARTS: &[ChartDef] = &[
     ChartDef {
         title: "collapse · NLM cosine",
         left: AxisDef {
-            unit: "fraction of samples",
+            // Of samples (collapsed, zero loss) and of the logit gradient's
+            // norm (collapsed_grad_share): shares of a whole, 0 to 1.
+            unit: "fraction",
             names: COLLAPSE,
             prefixes: &[],
             log_ok: false,
@@ -145,6 +150,17 @@ const COLLAPSE_CHARTS: &[ChartDef] = &[
             prefixes: &["sc/nlm_cos/"],
             log_ok: false,
         }),
+    },
+    ChartDef {
+        title: "what-if: an f32 softmax of these logits (not this run's loss)",
+        left: AxisDef {
+            // Of samples, as sc/collapsed.
+            unit: "fraction",
+            names: WHAT_IF,
+            prefixes: &[],
+            log_ok: false,
+        },
+        right: None,
     },
     ChartDef {
         title: "norms · margin",
@@ -195,6 +211,7 @@ pub fn is_diagnostic(name: &str) -> bool {
         LOSS,
         ACC,
         COLLAPSE,
+        WHAT_IF,
         NLM,
         NORMS,
         MARGIN,
@@ -365,5 +382,36 @@ mod tests {
             (vec!["test/acc".to_string()], "accuracy")
         );
         assert!(acc[0].right.is_empty() && !acc[0].log_ok);
+    }
+
+    #[test]
+    fn an_f32_what_if_never_shares_a_chart_with_the_runs_own_collapse() {
+        // A StableMax run logs its own collapse and what an f32 softmax
+        // would do with its logits.
+        let n = names(&[
+            "sc/collapsed",
+            "sc/zero_loss",
+            "sc/collapsed_grad_share",
+            "sc/softmax_f32_collapsed",
+            "sc/margin",
+        ]);
+        let sc = charts(PanelId::Collapse, &n, false);
+        let own = &sc[0];
+        assert_eq!(
+            own.metrics,
+            vec!["sc/collapsed", "sc/zero_loss", "sc/collapsed_grad_share"]
+        );
+        let what_if = sc
+            .iter()
+            .find(|c| c.all().any(|m| m == "sc/softmax_f32_collapsed"))
+            .unwrap();
+        assert_eq!(what_if.metrics, vec!["sc/softmax_f32_collapsed"]);
+        assert!(what_if.right.is_empty());
+        assert!(what_if.title.contains("not this run's loss"));
+        assert!(charts(PanelId::Other, &n, false).is_empty());
+        // An MSE run logs no collapse: only its margin chart.
+        let mse = charts(PanelId::Collapse, &names(&["sc/margin"]), false);
+        assert_eq!(mse.len(), 1);
+        assert_eq!(mse[0].metrics, vec!["sc/margin"]);
     }
 }

@@ -54,7 +54,7 @@ pub fn format_tick(v: f64, step: f64) -> String {
     };
     let a = v.abs();
     let big = a.max(step.abs());
-    if (1e-3..1e5).contains(&big) && step_exp >= -4 {
+    let plain = (1e-3..1e5).contains(&big).then(|| {
         let decimals = (extra - step_exp).max(0) as usize;
         let s = format!("{v:.decimals$}");
         let s = if s.contains('.') {
@@ -62,9 +62,30 @@ pub fn format_tick(v: f64, step: f64) -> String {
         } else {
             &s
         };
-        return if s == "-0" { "0".into() } else { s.to_string() };
+        if s == "-0" {
+            "0".to_string()
+        } else {
+            s.to_string()
+        }
+    });
+    match plain {
+        Some(p) if step_exp >= -4 => p,
+        // Fine steps on a moderate value (0.10000002): whichever is shorter.
+        Some(p) => {
+            let sci = scientific(v, step_exp, extra);
+            if p.len() <= sci.len() {
+                p
+            } else {
+                sci
+            }
+        }
+        None => scientific(v, step_exp, extra),
     }
-    let exp = a.log10().floor() as i32;
+}
+
+/// `v` as `m.mmme±k` with the digits a step of 10^`step_exp` needs.
+fn scientific(v: f64, step_exp: i32, extra: i32) -> String {
+    let exp = v.abs().log10().floor() as i32;
     let digits = (exp - step_exp + extra).max(0) as usize;
     let mantissa = v / 10f64.powi(exp);
     let m = format!("{mantissa:.digits$}");
@@ -496,6 +517,9 @@ mod tests {
         assert_eq!(format_tick(1.2e6, 2e5), "1.2e6");
         assert_eq!(format_tick(0.25, 0.25), "0.25");
         assert_eq!(format_tick(-0.0, 1.0), "0");
+        // Fine steps on a moderate value: plain decimals when shorter.
+        assert_eq!(format_tick(0.10000002, 2e-8), "0.10000002");
+        assert_eq!(format_tick(1.2e-7, 2e-8), "1.2e-7");
         assert_eq!(format_power(-7), "1e-7");
         assert_eq!(format_power(3), "1000");
         assert_eq!(format_step(200000.0), "2e5");
