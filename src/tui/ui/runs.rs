@@ -114,12 +114,12 @@ pub fn render_selector(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &
     let mut used = width(&item(h));
     loop {
         let mut grew = false;
-        if hi < n && used + width(&item(hi)) + 1 <= budget {
+        if hi < n && used + width(&item(hi)) < budget {
             used += width(&item(hi)) + 1;
             hi += 1;
             grew = true;
         }
-        if lo > 0 && used + width(&item(lo - 1)) + 1 <= budget {
+        if lo > 0 && used + width(&item(lo - 1)) < budget {
             used += width(&item(lo - 1)) + 1;
             lo -= 1;
             grew = true;

@@ -41,7 +41,7 @@ pub fn is_index_vector(name: &str) -> bool {
 }
 
 /// The heatmap layers of a run: `sens/` value vectors, then histograms.
-pub fn layers<'a>(store: &'a RunStore, passes: impl Fn(&str) -> bool) -> Vec<(&'a str, LayerKind)> {
+pub fn layers(store: &RunStore, passes: impl Fn(&str) -> bool) -> Vec<(&str, LayerKind)> {
     let mut out: Vec<(&str, LayerKind)> = store
         .vector_names()
         .filter(|n| n.starts_with("sens/") && !is_index_vector(n) && passes(n))

@@ -63,7 +63,7 @@ impl Dash {
         match self {
             Dash::Solid => true,
             Dash::Dashed => dx % 4 < 2,
-            Dash::Dotted => dx % 3 == 0,
+            Dash::Dotted => dx.is_multiple_of(3),
         }
     }
 }
