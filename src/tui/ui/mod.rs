@@ -205,11 +205,6 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
         frame.render_widget(block, area);
         return;
     }
-    // Overlaid runs: the bottom border maps colours to runs.
-    let block = match run_key(ctx) {
-        Some(key) if panel != PanelId::Runs => block.title_bottom(key),
-        _ => block,
-    };
     let page = ctx.app.pages[panel.index()];
     let pager = match panel {
         PanelId::Runs => {
@@ -262,6 +257,7 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
             })
         }
     };
+    let mut pager_w = 0;
     if let Some(text) = pager {
         // Where the other charts are: on the bottom border, right-aligned.
         let w = text.chars().count() as u16;
@@ -273,30 +269,101 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
                 height: 1,
             };
             frame.render_widget(Paragraph::new(text).style(theme.accent), at);
+            pager_w = w;
         }
+    }
+    // Overlaid runs: the bottom border maps colours to runs, left of the
+    // pager.
+    let room = area.width.saturating_sub(2 + pager_w);
+    if let Some(key) = run_key(ctx, room).filter(|_| panel != PanelId::Runs) {
+        let at = Rect {
+            x: area.x + 1,
+            y: area.bottom() - 1,
+            width: room,
+            height: 1,
+        };
+        frame.render_widget(Paragraph::new(key), at);
     }
 }
 
-/// The colour key of overlaid runs, for a panel's bottom border.
-fn run_key(ctx: &Ctx<'_>) -> Option<Line<'static>> {
+/// The colour key of overlaid runs, for a panel's bottom border, in
+/// `width` cells: every run's name, names cut with `…` when they do not all
+/// fit, and `+k runs` for those that still do not (the runs list marks them
+/// all with `●`).
+fn run_key(ctx: &Ctx<'_>, width: u16) -> Option<Line<'static>> {
     if ctx.shown.len() < 2 {
         return None;
     }
     let theme = &ctx.app.theme;
+    let names: Vec<&str> = ctx
+        .shown
+        .iter()
+        .map(|&run| ctx.feeds[run].source.name.as_str())
+        .collect();
+    let styles: Vec<ratatui::style::Style> = (0..names.len())
+        .map(|ri| {
+            if theme.monochrome {
+                theme.base
+            } else {
+                ratatui::style::Style::new().fg(theme.series_color(ri))
+            }
+        })
+        .collect();
+    let (cut, shown) = fit_run_key(&names, width as usize);
     let mut spans = vec![ratatui::text::Span::raw(" ")];
-    for (ri, &run) in ctx.shown.iter().enumerate() {
-        let style = if theme.monochrome {
-            theme.base
-        } else {
-            ratatui::style::Style::new().fg(theme.series_color(ri))
-        };
-        spans.push(ratatui::text::Span::styled("● ", style));
+    for (ri, name) in cut.into_iter().enumerate().take(shown) {
+        spans.push(ratatui::text::Span::styled("● ", styles[ri]));
+        spans.push(ratatui::text::Span::styled(format!("{name} "), theme.base));
+    }
+    if shown < names.len() {
         spans.push(ratatui::text::Span::styled(
-            format!("{} ", ctx.feeds[run].source.name),
-            theme.base,
+            format!("+{} runs ", names.len() - shown),
+            theme.accent,
         ));
     }
     Some(Line::from(spans))
+}
+
+/// The names of a run key in `width` cells (` ● name ● name `), each cut to
+/// the longest length that lets all fit (never below 4 characters), and how
+/// many of them fit, leaving room for `+k runs ` after them.
+fn fit_run_key(names: &[&str], width: usize) -> (Vec<String>, usize) {
+    let len = |n: &str| n.chars().count();
+    let cut = |n: &str, max: usize| -> String {
+        if len(n) > max {
+            n.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+        } else {
+            n.to_string()
+        }
+    };
+    // " " + per run "● " + name + " ".
+    let total = |max: usize| 1 + names.iter().map(|n| 3 + len(n).min(max)).sum::<usize>();
+    let longest = names.iter().map(|n| len(n)).max().unwrap_or(0);
+    let max = (4..=longest.max(4))
+        .rev()
+        .find(|&m| total(m) <= width)
+        .unwrap_or(4);
+    let cut: Vec<String> = names.iter().map(|n| cut(n, max)).collect();
+    if total(max) <= width {
+        return (cut, names.len());
+    }
+    // Not even 4 characters each: as many as fit before "+k runs ".
+    let mut used = 1;
+    let mut shown = 0;
+    for (i, n) in cut.iter().enumerate() {
+        let more = names.len() - i - 1;
+        let tail = if more > 0 {
+            format!("+{more} runs ").len()
+        } else {
+            0
+        };
+        if used + 3 + len(n) + tail > width {
+            break;
+        }
+        used += 3 + len(n);
+        shown += 1;
+    }
+    (cut, shown)
 }
 
 /// Small charts in a grid of `cols` columns that fills `area`.
@@ -356,4 +423,37 @@ fn empty(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect) {
             .wrap(Wrap { trim: true }),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_run_key;
+
+    fn line(names: &[&str], width: usize) -> String {
+        let (cut, shown) = fit_run_key(names, width);
+        let mut s = " ".to_string();
+        for n in &cut[..shown] {
+            s += &format!("● {n} ");
+        }
+        if shown < names.len() {
+            s += &format!("+{} runs ", names.len() - shown);
+        }
+        assert!(s.chars().count() <= width, "{s:?} in {width}");
+        s
+    }
+
+    #[test]
+    fn a_run_key_cuts_names_then_counts_the_runs_it_leaves_out() {
+        let runs = ["softmax-p113", "softmax60-p113", "stablemax-p113"];
+        // Room for all: the names whole.
+        assert_eq!(
+            line(&runs, 60),
+            " ● softmax-p113 ● softmax60-p113 ● stablemax-p113 "
+        );
+        // Less room: every name cut alike, none left out.
+        assert_eq!(line(&runs, 34), " ● softmax… ● softmax… ● stablem… ");
+        // Too little for 4 characters each: a count of the rest.
+        assert_eq!(line(&runs, 20), " ● sof… +2 runs ");
+        assert_eq!(line(&runs, 12), " +3 runs ");
+    }
 }
