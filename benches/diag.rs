@@ -8,10 +8,14 @@
 //! - `nlm`: `nlm_alignment` (cosines and norms) from the step's gradients;
 //! - `local_complexity_512`: LC on 512 points (P = 25: 25,600 vertices);
 //! - `sensitivity`: one snapshot of `h1` on 256 probes + the K = 3 statistics;
+//! - `region_map_96x64`: the region map of the default slice (96 × 64 cells
+//!   through three training points: one forward of 6,144 rows, the sign
+//!   patterns of 400 hidden neurons, their regions, the classes) and its
+//!   stable labels;
 //! - `recorder_light`: a `Recorder::record` at a logged step where only
 //!   collapse and the norms are due (9 logged steps in 10 by default);
 //! - `recorder_full`: a logged step where everything is due (LC on the
-//!   train, test and random sets, and sensitivity).
+//!   train, test and random sets, the region map, and sensitivity).
 //!
 //! With the default cadence (a record every 10 steps, LC and sensitivity
 //! every 10th record), 100 training steps carry 9 light and 1 full record:
@@ -28,8 +32,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use dfdx::optim::Adam;
 use dfdx::prelude::*;
 use grokscope::diag::{
-    local_complexity, nlm_alignment, softmax_collapse, Cadence, CollapseLoss, DiagData, Directions,
-    Recorder, RecorderConfig, SensitivityWindow,
+    local_complexity, nlm_alignment, region_map, softmax_collapse, Cadence, CollapseLoss, DiagData,
+    Directions, Recorder, RecorderConfig, RegionLabels, SensitivityWindow,
 };
 
 const P: usize = 113;
@@ -93,6 +97,7 @@ struct Fixture {
     lc_probe: Tensor<(usize, Const<226>), f32, Cpu>,
     sens_probe: Tensor<(usize, Const<226>), f32, Cpu>,
     window: SensitivityWindow,
+    labels: RegionLabels,
     recorder: Recorder<f32>,
 }
 
@@ -122,6 +127,7 @@ impl Fixture {
             lc_probe: data.x.clone().slice((0..512, ..)),
             sens_probe: data.x.clone().slice((0..256, ..)),
             window: SensitivityWindow::new(3).unwrap(),
+            labels: RegionLabels::new(),
             recorder: Recorder::new(None, diag_data, RecorderConfig::default()).unwrap(),
             data,
         };
@@ -164,6 +170,12 @@ impl Fixture {
         self.window.stats(0.2).unwrap();
     }
 
+    fn region_map(&mut self) {
+        let (slice, _) = self.recorder.slice().expect("the map is on by default");
+        let map = region_map(&self.model, slice).unwrap();
+        self.labels.assign(&map);
+    }
+
     /// A logged step that is not a 10th logged one: collapse + norms.
     fn recorder_light(&mut self) {
         let Cadence { log_every, .. } = self.recorder.config().cadence;
@@ -182,12 +194,13 @@ impl Fixture {
 
 type Op = (&'static str, fn(&mut Fixture));
 
-const OPS: [Op; 7] = [
+const OPS: [Op; 8] = [
     ("train_step", Fixture::train_step),
     ("collapse", |f| f.collapse()),
     ("nlm", |f| f.nlm()),
     ("local_complexity_512", |f| f.local_complexity()),
     ("sensitivity", Fixture::sensitivity),
+    ("region_map_96x64", Fixture::region_map),
     ("recorder_light", Fixture::recorder_light),
     ("recorder_full", Fixture::recorder_full),
 ];
@@ -225,10 +238,14 @@ fn interleaved(fx: &mut Fixture, rounds: usize) {
     for ((name, _), ms) in OPS.iter().zip(&medians) {
         println!("  {name:<22} {ms:>9.2} ms  {:>7.1}%", 100.0 * ms / step);
     }
-    let overhead = (9.0 * medians[5] + medians[6]) / (100.0 * step);
+    let overhead = (9.0 * medians[6] + medians[7]) / (100.0 * step);
     println!(
         "default cadence (9 light + 1 full record per 100 steps): +{:.1}% training time",
         100.0 * overhead
+    );
+    println!(
+        "of which the region map (one per 100 steps): +{:.1}% training time",
+        100.0 * medians[5] / (100.0 * step)
     );
 }
 

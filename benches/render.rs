@@ -58,6 +58,7 @@ fn big_run() -> RunFeed {
             scalars: ScalarList(scalars),
             vectors: VectorList(vectors),
             notes: Vec::new(),
+            maps: Default::default(),
         });
     }
     feed.health.last_write = Some(SystemTime::now());

@@ -3,9 +3,11 @@
 
 Runs, alternately and `--rounds` times each, in the same session:
 
-* `grokscope train --preset softmax --epochs N` (the release binary, the
-  reference MLP 226 → 200 → 200 → 113 on (a + b) mod 113 at 40 % train,
-  full batch, every diagnostic at the preset's default cadence), timed by
+* `grokscope train --preset softmax --epochs N --log-every 10` (the release
+  binary, the reference MLP 226 → 200 → 200 → 113 on (a + b) mod 113 at
+  40 % train, full batch, every diagnostic at the recorder's default
+  cadence: a record every 10 epochs with collapse and NLM, local complexity
+  and sensitivity on every 10th record), timed by
   the trainer's own `time/elapsed_s` of its last record (the training loop,
   without process start-up);
 * the same network's forward, f32 softmax cross-entropy, backward and an
@@ -91,7 +93,10 @@ def grokscope_epochs_per_s(binary: str, epochs: int) -> float:
     try:
         run = os.path.join(out, "run")
         subprocess.run(
-            [binary, "train", "--preset", "softmax", "--epochs", str(epochs), "--out", run],
+            [
+                binary, "train", "--preset", "softmax", "--epochs", str(epochs),
+                "--log-every", "10", "--out", run,
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )

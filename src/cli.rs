@@ -6,15 +6,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::analysis::{analyze_with, RunContext};
+use crate::analysis::{diagnose, Diagnosis, RunContext};
 use crate::export::csv::{export_csv_runs, write_csv_runs};
 use crate::export::figure::{parse_panel, Figure, FIGURE_PANELS};
+use crate::export::maps::export_map_png;
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, export_svg};
 use crate::source::{discover, RunFeed};
-use crate::summary::RunSummary;
+use crate::summary::{write_json, RunSummary};
+use crate::text::printable;
 pub use crate::train::cli::TrainArgs;
 use crate::tui::theme::{user_theme_dir, Theme};
+use crate::tui::ui::MapColour;
 
 /// A terminal dashboard for training diagnostics: loss, softmax collapse,
 /// linear-region density and neuron sensitivity, live or replayed.
@@ -83,9 +86,18 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     /// Draw the run as a figure to FILE (PNG). With several runs, one file
-    /// per run: FILE's name with the run's name added.
+    /// per run: FILE's name with the run's name added. With --map-steps:
+    /// the region maps instead.
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
+    /// Draw the region map of the slice (lc/slice/region) at these steps,
+    /// a row of small multiples (each the map logged nearest the step),
+    /// to the --png file instead of the panels.
+    #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1.., requires = "png")]
+    pub map_steps: Option<Vec<i64>>,
+    /// Colour the region maps by region or by predicted class.
+    #[arg(long, value_enum, default_value_t = MapColourArg::Region, requires = "map_steps")]
+    pub map_colour: MapColourArg,
     /// The same figure as SVG (text stays text).
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
@@ -106,13 +118,23 @@ pub struct ExportArgs {
     pub theme: Option<String>,
 }
 
+/// What `export --map-steps` colours the maps by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MapColourArg {
+    /// Each linear region its own colour.
+    Region,
+    /// The predicted class.
+    Class,
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("grokscope: {e:#}");
+            // Errors quote paths and log contents: print them inert.
+            eprintln!("grokscope: {}", printable(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -151,6 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Quitting the dashboard stops training after its current epoch, with the
 /// log complete.
 fn demo() -> anyhow::Result<ExitCode> {
+    crate::tui::check_terminal()?;
     let stamp = crate::train::cli::timestamp(std::time::SystemTime::now());
     let dir = PathBuf::from("runs").join(format!("demo-{stamp}"));
     let handle = crate::train::spawn(crate::train::demo_config(), &dir)
@@ -181,17 +204,28 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    // One run that cannot be read is an error; in a folder of runs, the
+    // others are still reported, the unreadable one with its reason.
+    let single = sources.len() == 1;
     let mut summaries = Vec::with_capacity(sources.len());
+    let mut unreadable = Vec::new();
     for source in sources {
-        let feed = RunFeed::load(source)?;
+        let feed = if single {
+            RunFeed::load(source)?
+        } else {
+            RunFeed::load_or_report(source)
+        };
+        if let Some(e) = &feed.health.read_error {
+            unreadable.push(e.clone());
+        }
         summaries.push(RunSummary::of(&feed));
     }
     let mut out = std::io::stdout().lock();
     if json {
         if summaries.len() == 1 {
-            serde_json::to_writer_pretty(&mut out, &summaries[0])?;
+            write_json(&mut out, &summaries[0])?;
         } else {
-            serde_json::to_writer_pretty(&mut out, &summaries)?;
+            write_json(&mut out, &summaries)?;
         }
         writeln!(out)?;
     } else {
@@ -202,7 +236,19 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             write!(out, "{}", s.to_text())?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out.flush()?;
+    if unreadable.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &unreadable {
+        eprintln!("grokscope: warning: run not read: {}", printable(e));
+    }
+    eprintln!(
+        "grokscope: {} of {} runs could not be read; the others are reported above",
+        unreadable.len(),
+        summaries.len()
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 /// `FILE` for run `name` of several: `dir/stem-name.ext`, the run's name
@@ -346,12 +392,15 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let several = feeds.len() > 1;
     let file_names = figure_names(path, &feeds);
+    let map_colour = match args.map_colour {
+        MapColourArg::Region => MapColour::Region,
+        MapColourArg::Class => MapColour::Class,
+    };
     for (feed, file_name) in feeds.iter().zip(&file_names) {
         let name = feed.source.name.as_str();
         if args.png.is_none() && args.svg.is_none() {
             break;
         }
-        let events = analyze_with(&feed.store, RunContext::of(feed.source.meta.as_ref()));
         let target = |f: &Path| {
             if several {
                 per_run_path(f, file_name)
@@ -359,9 +408,27 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
                 f.to_path_buf()
             }
         };
-        if let Some(file) = &args.png {
+        let store = &feed.store;
+        // With --map-steps the PNG holds the region maps, not the figure.
+        let mut png = args.png.as_deref();
+        if let Some(steps) = &args.map_steps {
+            let Some(file) = png.take() else {
+                unreachable!("clap: --map-steps requires --png")
+            };
             let file = target(file);
-            export_png(name, &feed.store, &events, &file, &fig)?;
+            export_map_png(name, store, steps, map_colour, &fig.palette, &file)?;
+            eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
+        }
+        if png.is_none() && args.svg.is_none() {
+            continue;
+        }
+        let context = RunContext::of(feed.source.meta.as_ref());
+        let Diagnosis { events, verdict } = diagnose(store, context, store.records());
+        // The figure's title is the run's name with its verdict.
+        let title = verdict.title(name);
+        if let Some(file) = png {
+            let file = target(file);
+            export_png(&title, store, &events, &file, &fig)?;
             eprintln!(
                 "wrote {} ({} event(s) marked)",
                 file.display(),
@@ -370,7 +437,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(file) = &args.svg {
             let file = target(file);
-            export_svg(name, &feed.store, &events, &file, &fig)?;
+            export_svg(&title, store, &events, &file, &fig)?;
             eprintln!(
                 "wrote {} ({} event(s) marked)",
                 file.display(),

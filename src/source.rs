@@ -3,15 +3,19 @@
 //! A run is a folder holding `metrics.jsonl` (and optionally `meta.json`),
 //! or a bare `*.jsonl` file; or, from TensorBoard, a folder holding
 //! `*tfevents*` files, or one such file. A folder that is none of these
-//! holds runs: every run below it (to [`MAX_DEPTH`] levels) is found.
+//! holds runs: every run below it (to [`MAX_DEPTH`] levels) is found, each
+//! real folder visited once however many symbolic links lead to it.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::import::tfevents::{event_files, is_event_file, TfRunReader};
-use crate::run::{PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE};
+use crate::run::{
+    PartialLine, PollStats, ResetReason, RunMeta, TailItem, TailReader, META_FILE, METRICS_FILE,
+};
 use crate::store::{MetricId, RunStore};
 
 /// How deep [`discover`] looks below a folder of runs.
@@ -19,6 +23,9 @@ pub const MAX_DEPTH: usize = 4;
 
 /// How many malformed line numbers a run remembers (the count is exact).
 pub const MALFORMED_LINES_KEPT: usize = 1000;
+
+/// How many skipped maps are described in the warnings (the count is exact).
+pub const SKIPPED_MAPS_DESCRIBED: u64 = 3;
 
 /// What kind of log a run has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +58,18 @@ impl RunSource {
     /// The run at `path` (a run folder or a `.jsonl` file), if it is one.
     pub fn at(path: &Path) -> Option<RunSource> {
         // A run folder's own log names the folder's run.
-        if path.file_name().is_some_and(|n| n == METRICS_FILE) && path.is_file() {
+        if path.file_name().is_some_and(|n| n == METRICS_FILE) && is_log_entry(path) {
             if let Some(run) = path.parent().and_then(RunSource::at) {
                 return Some(run);
             }
         }
         if path.is_dir() {
             let log = path.join(METRICS_FILE);
-            if !log.is_file() {
+            if !is_log_entry(&log) {
                 return RunSource::tfevents_dir(path);
             }
-            let (meta, meta_error) = if path.join(META_FILE).exists() {
+            // A dangling link named meta.json is reported too.
+            let (meta, meta_error) = if fs::symlink_metadata(path.join(META_FILE)).is_ok() {
                 match RunMeta::read(path) {
                     Ok(m) => (Some(m), None),
                     Err(e) => (None, Some(e.to_string())),
@@ -95,7 +103,7 @@ impl RunSource {
                 meta: None,
                 meta_error: None,
             })
-        } else if path.is_file() && is_event_file(path) {
+        } else if is_event_file(path) && is_log_entry(path) {
             // A file TensorBoard named (`events.out.tfevents.<time>.<host>`)
             // is named after its folder, as TensorBoard names the run; a
             // file someone named keeps that name.
@@ -152,7 +160,31 @@ fn file_name(path: &Path) -> String {
 
 /// Whether `path` names a JSONL log file.
 pub fn is_jsonl(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "jsonl") && !path.is_dir()
+    path.extension().is_some_and(|e| e == "jsonl") && is_log_entry(path)
+}
+
+/// Whether `path` exists and is not a folder: a log, or something named
+/// like one (a FIFO, a device) that reading will refuse with a clear
+/// message rather than let vanish from the list.
+fn is_log_entry(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_dir())
+}
+
+/// What makes two paths the same file or folder.
+#[cfg(unix)]
+type Identity = (u64, u64);
+#[cfg(not(unix))]
+type Identity = PathBuf;
+
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(path: &Path) -> Option<Identity> {
+    fs::canonicalize(path).ok()
 }
 
 /// Why a path holds no runs.
@@ -178,7 +210,7 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
         path: path.to_path_buf(),
         error,
     })?;
-    if meta.is_file() {
+    if !meta.is_dir() {
         return RunSource::at(path)
             .map(|r| vec![r])
             .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
@@ -197,19 +229,34 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
         path: path.to_path_buf(),
         error,
     })?;
-    collect(path, 0, parent.as_deref(), &mut out);
+    let mut seen = HashSet::new();
+    seen.extend(identity(path));
+    collect(path, 0, parent.as_deref(), &mut out, &mut seen);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-/// Runs below `dir`; `parent` is the name of the TensorBoard run `dir` is,
-/// if it is one: runs inside it (`add_scalars` sub-folders) are named
-/// `parent/child`, as TensorBoard names them.
-fn collect(dir: &Path, depth: usize, parent: Option<&str>, out: &mut Vec<RunSource>) {
+/// Adds the runs below `dir` to `out`; `parent` is the name of the
+/// TensorBoard run `dir` is, if it is one: runs inside it (`add_scalars`
+/// sub-folders) are named `parent/child`, as TensorBoard names them.
+/// `seen` holds every folder visited and every run found, so that a
+/// symbolic link to a folder already seen (a loop such as `ln -s . again`,
+/// or a second name for a run) adds nothing.
+fn collect(
+    dir: &Path,
+    depth: usize,
+    parent: Option<&str>,
+    out: &mut Vec<RunSource>,
+    seen: &mut HashSet<Identity>,
+) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    for entry in entries.flatten() {
+    // In name order, so that of two names for one run the same is kept
+    // every time.
+    let mut entries: Vec<fs::DirEntry> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
         let p = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if hidden {
@@ -217,6 +264,12 @@ fn collect(dir: &Path, depth: usize, parent: Option<&str>, out: &mut Vec<RunSour
         }
         if is_event_file(&p) {
             continue; // Part of the folder's own TensorBoard run.
+        }
+        let Some(id) = identity(&p) else {
+            continue; // Vanished, or a dangling link.
+        };
+        if !seen.insert(id) {
+            continue;
         }
         let mut run = RunSource::at(&p);
         // TensorBoard log folders nest runs (SummaryWriter.add_scalars
@@ -240,7 +293,7 @@ fn collect(dir: &Path, depth: usize, parent: Option<&str>, out: &mut Vec<RunSour
                 Some(_) => n.to_string(),
                 None => format!("{n}/{}", file_name(&p)),
             });
-            collect(&p, depth + 1, inner.as_deref(), out);
+            collect(&p, depth + 1, inner.as_deref(), out, seen);
         }
     }
 }
@@ -265,6 +318,13 @@ pub struct IngestHealth {
     pub read_error: Option<String>,
     /// Bytes of an incomplete last line held back.
     pub pending_bytes: usize,
+    /// A last line without its newline that is not a complete record, as
+    /// a one-off read of a run ([`RunFeed::load`]) found it: a writer may
+    /// still be writing it, or have crashed mid-line.
+    pub partial_last_line: Option<PartialLine>,
+    /// Maps skipped because they were malformed (their records were kept;
+    /// the first [`SKIPPED_MAPS_DESCRIBED`] are described in `warnings`).
+    pub skipped_maps: u64,
     /// Modification time of the log at the last poll.
     pub last_write: Option<SystemTime>,
 }
@@ -280,12 +340,25 @@ impl IngestHealth {
         }
     }
 
+    fn maps(&mut self, line: u64, maps: &crate::run::map::MapList<'_>) {
+        for (name, map) in &maps.0 {
+            if let Err(e) = map {
+                self.skipped_maps += 1;
+                if self.skipped_maps <= SKIPPED_MAPS_DESCRIBED {
+                    self.warnings
+                        .push(format!("line {line}: map {name} skipped: {e}"));
+                }
+            }
+        }
+    }
+
     fn reset(&mut self, why: &ResetReason) {
         self.resets.push(why.to_string());
         self.records = 0;
         self.malformed = 0;
         self.malformed_lines.clear();
         self.first_malformed = None;
+        self.partial_last_line = None;
     }
 }
 
@@ -410,7 +483,8 @@ impl RunFeed {
                 scalar_ids,
                 merge: false,
             };
-            r.finish(&mut |item| ingest.item(item));
+            let partial = r.finish(&mut |item| ingest.item(item));
+            health.partial_last_line = partial;
         }
         health.pending_bytes = reader.pending_bytes();
     }
@@ -422,6 +496,19 @@ impl RunFeed {
         feed.finish();
         feed.store.shrink_to_fit();
         Ok(feed)
+    }
+
+    /// Reads the whole run once like [`RunFeed::load`], but a read error
+    /// is kept in the feed's `health.read_error` instead of returned, with
+    /// whatever was read before it: for reports over many runs, where one
+    /// unreadable run must not hide the others.
+    pub fn load_or_report(source: RunSource) -> RunFeed {
+        let mut feed = RunFeed::new(source);
+        if feed.poll().is_ok() {
+            feed.finish();
+        }
+        feed.store.shrink_to_fit();
+        feed
     }
 }
 
@@ -460,13 +547,19 @@ impl Ingest<'_> {
             } => {
                 self.health.records += 1;
                 let id = match self.scalar_ids.get(key as usize) {
-                    Some(&Some(id)) => id,
+                    Some(&Some(id)) => Some(id),
                     _ => self.scalar_id(key, name),
                 };
-                self.store.push_scalar(step, time, id, value, self.merge);
+                // A name over a limit is counted by the store, not kept.
+                if let Some(id) = id {
+                    self.store.push_scalar(step, time, id, value, self.merge);
+                }
             }
-            TailItem::Record { record, .. } => {
+            TailItem::Record { record, line } => {
                 self.health.records += 1;
+                if !record.maps.0.is_empty() {
+                    self.health.maps(line, &record.maps);
+                }
                 if self.merge {
                     self.store.push_merging(&record);
                 } else {
@@ -484,14 +577,14 @@ impl Ingest<'_> {
     }
 
     #[cold]
-    fn scalar_id(&mut self, key: u32, name: &str) -> MetricId {
-        let id = self.store.metric_id_or_insert(name);
+    fn scalar_id(&mut self, key: u32, name: &str) -> Option<MetricId> {
+        let id = self.store.metric_id_or_insert(name)?;
         let key = key as usize;
         if self.scalar_ids.len() <= key {
             self.scalar_ids.resize(key + 1, None);
         }
         self.scalar_ids[key] = Some(id);
-        id
+        Some(id)
     }
 }
 

@@ -23,6 +23,7 @@ fn five_layer_user_mlp_gets_every_metric() {
             nlm: 1,
             local_complexity: 1,
             sensitivity: 1,
+            region_map: 1,
             log_spaced: false,
         },
         collapse: Some(CollapseLoss::Softmax(SoftmaxDtype::F64)),
@@ -64,6 +65,7 @@ fn five_layer_user_mlp_gets_every_metric() {
         "lc/random".into(),
         "sens/net_variability".into(),
         "sens/top_share".into(),
+        "lc/slice_regions".into(),
     ];
     for l in 0..5 {
         expected.push(format!("sc/nlm_cos/l{l}"));
@@ -79,6 +81,11 @@ fn five_layer_user_mlp_gets_every_metric() {
     // Default sensitivity layer: the last hidden layer, h3 (12 neurons).
     assert_eq!(rec.vectors["sens/h3"].len(), 12);
     assert_eq!(rec.vectors["sens/top_ids"].len(), 3);
+    // The region map of the default slice: 96×64 cells, the anchors marked.
+    let map = &rec.maps["lc/slice/region"];
+    assert_eq!((map.width(), map.height(), map.marks.len()), (96, 64, 3));
+    assert_eq!(map.distinct() as f64, rec.scalars["lc/slice_regions"]);
+    assert!(rec.maps["lc/slice/class"].max_value() < 4);
     for v in rec.scalars.values() {
         assert!(v.is_finite());
     }

@@ -26,7 +26,8 @@ fn write_run(dir: &Path) -> PathBuf {
             )
             .scalar("train/acc", (f * 10.0).min(1.0))
             .scalar("test/acc", if f < 0.7 { 0.05 } else { 0.95 })
-            .scalar("sc/collapsed", ((f - 0.3) * 3.0).clamp(0.0, 1.0))
+            // Short of 1: every sample collapsed would make the loss exactly 0.
+            .scalar("sc/collapsed", ((f - 0.3) * 3.0).clamp(0.0, 0.995))
             .scalar("lc/train", 40.0 + 30.0 * (f * 6.0).sin())
             .vector(
                 "sens/h1",
@@ -423,7 +424,12 @@ fn check_figures(run: &Path, args: &[&str], name: &str) -> Vec<String> {
     }
     let texts = svg_texts(&svg);
     let has = |t: &str| texts.iter().any(|x| x == t);
-    assert!(has(name), "{name}: title in {texts:?}");
+    // The title is the run's name with its verdict.
+    let title = format!("{name} — ");
+    assert!(
+        texts.iter().any(|x| x.starts_with(&title)),
+        "{name}: title in {texts:?}"
+    );
     assert!(has("step"), "{name}: x axis title");
     let names: std::collections::BTreeSet<String> = feed
         .store
@@ -529,7 +535,10 @@ fn a_tensorboardx_run_exports_as_png_and_svg() {
         ]
     );
     let texts = svg_texts(&dir.path().join("fig-exp1_grad_l1.svg"));
-    assert!(texts.iter().any(|t| t == "exp1/grad/l1"), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("exp1/grad/l1 — ")),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -606,7 +615,12 @@ fn names_with_markup_and_control_characters_make_a_valid_svg() {
     assert!(!svg.contains('\u{1b}') && !svg.contains('\u{202e}'));
     let texts = svg_texts(&out);
     let has = |t: &str| texts.iter().any(|x| x == t);
-    assert!(has("a<b & \"c\" \\u{1b}]0;title\\u{7}"), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|x| x.starts_with("a<b & \"c\" \\u{1b}]0;title\\u{7} — ")),
+        "{texts:?}"
+    );
     assert!(has("x<y&z/w>"), "{texts:?}");
     assert!(has("ctl/\\u{1}\\u{202e}"), "{texts:?}");
 }

@@ -76,7 +76,7 @@ fn replay_plays_pauses_seeks_and_jumps_to_events() {
     // n: the collapse onset, which the status line now reports.
     term.send(b"n");
     let s = term.wait_for("step 1500 / 2990", WAIT);
-    assert!(s.contains("● SC @1500"), "{s}");
+    assert!(s.contains("◆ SC @1500"), "{s}");
     term.send(b"\x1b[6~"); // PgDn: +10% of 299 s
     term.wait_for("step 1790 / 2990", WAIT);
     term.send(b"\x1b[D"); // ←: −1%
@@ -105,4 +105,51 @@ fn replay_fits_a_small_terminal_and_stops_at_the_end() {
     term.wait_for("■ ×1000 2990/2990 ━", WAIT);
     term.send(b"q");
     assert!(term.wait_exit(WAIT).success());
+}
+
+/// The step in the events pane's detail (`… · step N · metric`).
+fn detail_step(screen: &str) -> i64 {
+    let at = screen.find(" · step ").expect("a step in the detail");
+    let rest = &screen[at + " · step ".len()..];
+    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap();
+    rest[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no step in the detail:\n{screen}"))
+}
+
+#[test]
+fn replay_selects_an_event_in_the_pane_and_moves_the_clock_and_charts_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path());
+    let run = dir.path().to_str().unwrap();
+    let mut term = Pty::spawn(&["replay", run, "--speed", "1"], 40, 100);
+    term.wait_for("▶ playing ×1 · step", WAIT);
+
+    // e: the pane; nothing passed yet, so j selects the first event.
+    term.send(b"e");
+    term.wait_for("Events · ", WAIT);
+    term.send(b"j");
+    let s = term.wait_for("▸ ◆", WAIT);
+    let pane = &s[s.find("Events · ").unwrap()..];
+    let step = detail_step(pane);
+    assert!(
+        pane.contains("Not reached yet in the replay"),
+        "ahead of the clock:\n{s}"
+    );
+
+    // Enter: the clock at the event, paused; the charts end there.
+    term.send(b"\r");
+    let s = term.wait_for(&format!("❚❚ paused ×1 · step {step} / 2990"), WAIT);
+    assert!(
+        s.contains(&format!(" {step}│")),
+        "the charts end at step {step}:\n{s}"
+    );
+    assert!(
+        s.lines().last().unwrap().contains(&format!("@{step}")),
+        "the status line: {s}"
+    );
+    assert!(!s.contains("Not reached yet"), "{s}");
+    term.send(b"q");
+    assert!(term.wait_exit(WAIT).success());
+    term.assert_restored();
 }

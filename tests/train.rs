@@ -105,9 +105,29 @@ fn every_preset_writes_a_valid_run_with_every_metric() {
         let text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
         let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(last["notes"], serde_json::json!([FINISHED_NOTE]));
+        // The region map comes with LC (every 10th record, and lc's
+        // log-spaced ones), 96×64, through the anchors meta.json records.
+        let maps = feed.store.maps().series("lc/slice/region").unwrap();
+        let lc = feed.store.series("lc/train").unwrap().len();
+        assert_eq!(maps.len(), lc, "{}", preset.name());
+        assert!(lc >= 3, "{}: epochs 0, 10, 20 at least", preset.name());
+        assert_eq!((maps.get(0).width(), maps.get(0).height()), (96, 64));
+        assert!(names.contains(&"lc/slice_regions"));
         let meta = RunMeta::read(&dir).unwrap();
         let back: TrainConfig = serde_json::from_value(meta.config).unwrap();
-        assert_eq!(back, config);
+        let anchors = back.map_anchors.expect("the anchors used");
+        let label = maps.get(0).marks[0].label.clone().unwrap();
+        assert!(
+            label.starts_with(&format!("A: train #{} ", anchors[0])),
+            "{label}"
+        );
+        assert_eq!(
+            back,
+            TrainConfig {
+                map_anchors: Some(anchors),
+                ..config
+            }
+        );
     }
 }
 
@@ -235,6 +255,18 @@ fn cli_trains_and_rejects_bad_options_before_training() {
             "would drop all 200 neurons",
         ),
         (&["--preset", "demo", "--send-every", "0"], "--send-every"),
+        (
+            &["--preset", "demo", "--map-anchors", "1,2"],
+            "three training-set positions",
+        ),
+        (
+            &["--preset", "demo", "--map-anchors", "1,2,1"],
+            "the three anchors must differ",
+        ),
+        (
+            &["--preset", "demo", "--map-anchors", "1,2,999999"],
+            "region-map anchor 999999 is not a training point",
+        ),
         (
             &[
                 "--preset",

@@ -73,3 +73,47 @@ fn a_missing_theme_fails_before_the_terminal_changes_mode() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/run"));
 }
+
+#[test]
+fn watch_n_selects_an_event_and_moves_the_charts_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Softmax collapse from step 1500 of 3000.
+    let log: String = (0..300)
+        .map(|i| {
+            format!(
+                "{{\"step\": {}, \"scalars\": {{\"train/loss\": {}, \"sc/collapsed\": {}}}}}\n",
+                i * 10,
+                1.0 / (1.0 + i as f64),
+                if i < 150 { 0.1 } else { 0.8 }
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("metrics.jsonl"), log).unwrap();
+    let mut term = Pty::spawn(&[OsStr::new("watch"), dir.path().as_os_str()], ROWS, COLS);
+    let wait = Duration::from_secs(20);
+    term.wait_for("step 2990", wait);
+    term.wait_for("◆ SC @1500", wait);
+
+    // n: the event after the one the status line shows (round the ends):
+    // the status line now reports it, the charts zoom around it with the
+    // value cursor on its step.
+    term.send(b"n");
+    let s = term.wait_for("zoom ×4", wait);
+    let status = s.lines().last().unwrap();
+    let at = status.rfind(" @").expect("an event on the status line") + 2;
+    let step: i64 = status[at..status[at..].find(':').unwrap() + at]
+        .parse()
+        .unwrap();
+    assert!(
+        s.contains(&format!("@ step {step} ")),
+        "the legends read the values at step {step}:\n{s}"
+    );
+    // Again: the next event, and the charts follow.
+    term.send(b"N");
+    term.send(b"N");
+    let s = term.wait_for("@ step 1500 ", wait);
+    assert!(s.lines().last().unwrap().contains("◆ SC @1500"), "{s}");
+    term.send(b"q");
+    assert!(term.wait_exit(wait).success());
+    term.assert_restored();
+}

@@ -260,5 +260,5 @@ fn status_line_shows_the_analysis_alert() {
         .rev()
         .find(|l| l.contains("collapsing"))
         .unwrap();
-    assert!(status.contains("● SC @1200"), "{status}");
+    assert!(status.contains("◆ SC @1200"), "{status}");
 }

@@ -10,8 +10,9 @@
 //! own range, its level and the noise of the bucket medians.
 
 use super::robust::{finite_points, median_in_place, noise_sigma};
-use super::thresholds::show;
+use super::thresholds::{TestAcc, GROKKED_ACC};
 use super::{Event, EventKind, Scope};
+use crate::numfmt::{percent, short as show};
 
 /// Number of bucket medians the series is reduced to: enough to place a
 /// phase within 0.4% of the run, and it bounds the cost of everything after
@@ -25,7 +26,9 @@ pub const LC_SMOOTH: usize = 5;
 pub const LC_MIN_POINTS: usize = 20;
 
 /// The rise to the peak must be at least this fraction of the smoothed
-/// curve's range (max − min): the peak is a main feature of the curve.
+/// curve's range (max − min) from the trough on: the peak is a main feature
+/// of the curve after its first descent (which can be far larger, as the
+/// initial density of a fresh network is high).
 pub const LC_MIN_RISE_OF_RANGE: f64 = 0.25;
 
 /// …and at least this fraction of the peak value: a 1% bump of an
@@ -52,10 +55,8 @@ pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
     };
     for (seg, range) in ranges.into_iter().enumerate() {
         let (idx, x) = finite_points(&series, range);
-        let Some(found) = phases_in(&idx, &x) else {
-            continue;
-        };
-        out.push(Event::at(
+        for found in phases_in(&idx, &x) {
+            out.push(Event::at(
             EventKind::LcPeak,
             &series,
             found.peak,
@@ -71,16 +72,19 @@ pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
                 ("trough_step", series.step(found.trough) as f64),
             ],
         ));
-        if let Some((i, level)) = found.descent {
-            out.push(Event::at(
+            if let Some((i, level)) = found.descent {
+                let peak_step = series.step(found.peak);
+                let step = series.step(i);
+                out.push(Event::at(
                 EventKind::LcSecondDescent,
                 &series,
                 i,
                 seg,
                 format!(
-                    "Second descent of local complexity: lc/train fell from its peak {} to {}; regions are migrating to the decision boundary, which usually comes with grokking of test accuracy",
+                    "Second descent of local complexity: lc/train fell from its peak {} to {}; linear regions are leaving the training points (in Humayun et al. they migrate to the decision boundary){}",
                     show(found.peak_value),
-                    show(level)
+                    show(level),
+                    descent_outlook(scope, seg, peak_step, step)
                 ),
                 vec![
                     ("value", level),
@@ -88,7 +92,45 @@ pub(super) fn phases(scope: &Scope<'_>, out: &mut Vec<Event>) {
                     ("lowest_after", found.lowest_after),
                 ],
             ));
+            }
         }
+    }
+}
+
+/// What test accuracy says about a second descent between the peak (at
+/// `peak_step`) and `step`: the paper ties the descent to grokking, so the
+/// message says whether this run's test accuracy bears that out.
+fn descent_outlook(scope: &Scope<'_>, seg: usize, peak_step: i64, step: i64) -> String {
+    let Some(test) = scope.test_acc() else {
+        return "; there it comes with grokking of test accuracy, which this run does not log"
+            .into();
+    };
+    let (Some(at_peak), Some(now)) = (test.at_step(seg, peak_step), TestAcc::at(scope, seg, step))
+    else {
+        return String::new();
+    };
+    let later = test
+        .ranges
+        .get(seg)
+        .and_then(|r| (r.end > r.start).then(|| test.value(r.end - 1)))
+        .filter(|v| v.is_finite())
+        .unwrap_or(now.now);
+    if at_peak >= GROKKED_ACC {
+        format!(
+            "; test accuracy was already {} at the peak, so here it reorganises a network that had generalised",
+            percent(at_peak)
+        )
+    } else if now.now - at_peak >= 0.05 || later - at_peak >= 0.1 {
+        format!(
+            "; test accuracy climbs with it ({} at the peak, {} now): the grokking the paper describes",
+            percent(at_peak),
+            percent(now.now.max(later).min(1.0))
+        )
+    } else {
+        format!(
+            "; but test accuracy stays at {}: this descent does not come with generalisation",
+            percent(now.now)
+        )
     }
 }
 
@@ -104,11 +146,13 @@ struct Phases {
     lowest_after: f64,
 }
 
-/// Phases of one segment, from its finite values `x` at points `idx`.
-fn phases_in(idx: &[usize], x: &[f64]) -> Option<Phases> {
+/// Phases of one segment, from its finite values `x` at points `idx`: every
+/// rise-peak-descent cycle, in order (a network can go through more than
+/// one: weight decay that shrinks it back after grokking, then a new rise).
+fn phases_in(idx: &[usize], x: &[f64]) -> Vec<Phases> {
     let n = x.len();
     if n < LC_MIN_POINTS {
-        return None;
+        return Vec::new();
     }
     // Bucket medians, each placed at its bucket's middle point.
     let buckets = n.min(LC_BUCKETS);
@@ -130,49 +174,135 @@ fn phases_in(idx: &[usize], x: &[f64]) -> Option<Phases> {
             w.iter().sum::<f64>() / w.len() as f64
         })
         .collect();
-    let (lo, hi) = s
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let range_s = hi - lo;
-    // The peak: the point with the largest rise above the lowest point before it.
-    let (mut best_rise, mut peak, mut trough) = (0.0, 0, 0);
-    let mut low = 0;
-    for b in 0..buckets {
-        if s[b] < s[low] {
-            low = b;
+    let curve = Curve {
+        med: &med,
+        s: &s,
+        at: &at,
+        noise: LC_NOISE_K * sigma,
+    };
+    let mut found = Vec::new();
+    curve.cycles(0..buckets, LC_MAX_CYCLES, 0.0, &mut found);
+    found.sort_by_key(|p| p.peak);
+    found
+}
+
+/// At most this many rise-peak-descent cycles are looked for per segment.
+pub const LC_MAX_CYCLES: usize = 4;
+
+/// The reduced curve of one segment.
+struct Curve<'a> {
+    /// Bucket medians.
+    med: &'a [f64],
+    /// Their moving average.
+    s: &'a [f64],
+    /// The point index each bucket stands for.
+    at: &'a [usize],
+    /// [`LC_NOISE_K`] σ of the bucket medians.
+    noise: f64,
+}
+
+impl Curve<'_> {
+    /// The largest cycle within the buckets `range` whose rise is at least
+    /// `min_rise`, then those before its trough and after its descent, up to
+    /// `budget` cycles in all. A further cycle must rise by
+    /// [`LC_MIN_RISE_OF_RANGE`] of the range the largest one's test used: a
+    /// main feature of the whole curve, not a wobble of a noisy stretch.
+    fn cycles(
+        &self,
+        range: std::ops::Range<usize>,
+        budget: usize,
+        min_rise: f64,
+        out: &mut Vec<Phases>,
+    ) {
+        if budget == 0 || range.len() < LC_SMOOTH {
+            return;
         }
-        if s[b] - s[low] > best_rise {
-            (best_rise, peak, trough) = (s[b] - s[low], b, low);
+        let Some(c) = self.largest(range.clone(), min_rise) else {
+            return;
+        };
+        let min_rise = min_rise.max(LC_MIN_RISE_OF_RANGE * c.span);
+        out.push(c.phases);
+        let left = budget - 1;
+        self.cycles(
+            range.start..c.trough + 1,
+            left / 2 + left % 2,
+            min_rise,
+            out,
+        );
+        if let Some(d) = c.descent {
+            self.cycles(d..range.end, left / 2, min_rise, out);
         }
     }
-    let noise = LC_NOISE_K * sigma;
-    let rise_ok = best_rise >= LC_MIN_RISE_OF_RANGE * range_s
-        && best_rise >= LC_MIN_RISE_REL * s[peak].abs()
-        && best_rise > noise;
-    if !rise_ok {
-        return None;
+
+    /// The cycle with the largest confirmed rise in `range`, with the
+    /// buckets of its trough and of its second descent.
+    fn largest(&self, range: std::ops::Range<usize>, min_rise: f64) -> Option<Cycle> {
+        let s = &self.s[range.clone()];
+        let base = range.start;
+        // Lowest point after each bucket (to confirm a peak by the fall after it).
+        let mut low_after = s.to_vec();
+        for b in (0..s.len().saturating_sub(1)).rev() {
+            low_after[b] = low_after[b].min(low_after[b + 1]);
+        }
+        // The peak: of the points the curve has come down from, the one with
+        // the largest rise above the lowest point before it (a rise still
+        // under way at the newest point is not a peak yet).
+        let (mut best_rise, mut peak, mut trough) = (0.0, None, 0);
+        let mut low = 0;
+        for b in 0..s.len() {
+            if s[b] < s[low] {
+                low = b;
+            }
+            let rise = s[b] - s[low];
+            let confirmed = s[b] - low_after[b] >= (LC_PEAK_CONFIRM * rise).max(self.noise);
+            if rise > best_rise && confirmed {
+                (best_rise, peak, trough) = (rise, Some(b), low);
+            }
+        }
+        let peak = peak?;
+        let (lo, hi) = s[trough..]
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let rise_ok = best_rise >= LC_MIN_RISE_OF_RANGE * (hi - lo)
+            && best_rise >= min_rise
+            && best_rise >= LC_MIN_RISE_REL * s[peak].abs()
+            && best_rise > self.noise;
+        if !rise_ok {
+            return None;
+        }
+        // The descent: the first bucket after the peak where both the
+        // smoothed curve and the bucket's own median are below the peak by
+        // the bar (the moving average alone would place it a few buckets
+        // early, where it already averages in the fall to come).
+        let fall_bar = (LC_MIN_FALL * best_rise).max(self.noise);
+        let descent = (peak..s.len())
+            .find(|&b| s[peak] - s[b] >= fall_bar && s[peak] - self.med[base + b] >= fall_bar);
+        let phases = Phases {
+            trough: self.at[base + trough],
+            trough_value: s[trough],
+            peak: self.at[base + peak],
+            peak_value: s[peak],
+            descent: descent.map(|b| (self.at[base + b], self.med[base + b])),
+            lowest_after: low_after[peak],
+        };
+        Some(Cycle {
+            phases,
+            trough: base + trough,
+            descent: descent.map(|b| base + b),
+            span: hi - lo,
+        })
     }
-    let after = &s[peak..];
-    let lowest_after = after.iter().copied().fold(f64::INFINITY, f64::min);
-    let confirm = (LC_PEAK_CONFIRM * best_rise).max(noise);
-    if s[peak] - lowest_after < confirm {
-        return None;
-    }
-    let fall_bar = (LC_MIN_FALL * best_rise).max(noise);
-    let descent = after
-        .iter()
-        .position(|&v| s[peak] - v >= fall_bar)
-        .map(|k| (at[peak + k], s[peak + k]));
-    Some(Phases {
-        trough: at[trough],
-        trough_value: s[trough],
-        peak: at[peak],
-        peak_value: s[peak],
-        descent,
-        lowest_after,
-    })
+}
+
+/// One cycle found by [`Curve::largest`], with its buckets.
+struct Cycle {
+    phases: Phases,
+    trough: usize,
+    descent: Option<usize>,
+    /// The smoothed curve's range from the trough on, within the search.
+    span: f64,
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ impl SortedWindow {
     }
 
     /// Number of values held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ring.len()
     }

@@ -112,6 +112,7 @@ impl Synth {
                     scalars: ScalarList(scalars),
                     vectors: VectorList(Vec::new()),
                     notes: Vec::new(),
+                    maps: Default::default(),
                 });
             }
         }

@@ -1,24 +1,52 @@
-//! Threshold crossings: softmax collapse, memorisation and grokking.
+//! Threshold crossings: softmax collapse, memorisation (or a plain fit) and
+//! grokking.
 
 use std::ops::Range;
 
-use super::{Event, EventKind, Scope};
+use super::robust::noise_sigma;
+use super::roles::Metric;
+use super::{Event, EventKind, Scope, Severity};
+use crate::numfmt::{percent, steps};
 use crate::store::SeriesView;
-use crate::summary::format_value;
 
 /// `sc/collapsed` above which collapse has begun: half the training samples
 /// have a softmax that rounds to exactly 1, so half the gradient is gone.
 /// The seed paper reports this 50% crossing as the onset.
 pub const COLLAPSE_ONSET: f64 = 0.5;
 
+/// `sc/collapsed` from which collapse is under way: a tenth of the training
+/// samples give no label gradient. Past it, a collapse is no longer ahead
+/// (no early warning) and a fitted run whose share keeps rising is
+/// `collapsing`.
+pub const COLLAPSE_UNDER_WAY: f64 = 0.1;
+
 /// `sc/collapsed` above which collapse is complete: fewer than 1% of the
 /// samples still produce any gradient.
 pub const COLLAPSE_SATURATION: f64 = 0.99;
+
+/// A collapse crossing counts only where `sc/collapsed` is a measurement,
+/// not noise: the noise of its trailing 16 points (from their first
+/// differences) must be below this. A full-batch count moves smoothly;
+/// random numbers in the column move by ±0.3 from point to point.
+pub const COLLAPSE_MAX_NOISE: f64 = 0.1;
+
+/// Points the noise of `sc/collapsed` is judged over.
+const COLLAPSE_NOISE_POINTS: usize = 16;
+
+/// A collapsed sample is predicted with certainty, so (where `train/acc` is
+/// logged) the collapsed share cannot exceed the train accuracy by more
+/// than this.
+const COLLAPSE_ACC_SLACK: f64 = 0.05;
 
 /// `train/acc` at or above which the training set counts as memorised:
 /// 1.0 up to float rounding of count / N (and of f32 logging), but below
 /// one wrong sample in a million.
 pub const MEMORISED_ACC: f64 = 1.0 - 1e-6;
+
+/// Train accuracy 100% is *memorisation* when test accuracy is below
+/// [`GROKKED_ACC`] and trails it by at least this much; otherwise the run
+/// has simply *fitted* its training set.
+pub const MEMORISATION_GAP: f64 = 0.2;
 
 /// Accuracy that counts as "learned" for grokking: the usual 90% line.
 pub const GROKKED_ACC: f64 = 0.9;
@@ -35,32 +63,33 @@ pub const PERSIST_POINTS: usize = 3;
 
 /// The first crossing of `threshold` in `range` of `series`.
 #[derive(Debug, Clone, Copy)]
-struct Crossing {
+pub(super) struct Crossing {
     /// Point where the persistent run past the threshold starts.
-    index: usize,
+    pub index: usize,
     /// Whether a finite point before it in the range was on the other side
     /// (the crossing itself was seen, not just its result).
-    observed: bool,
+    pub observed: bool,
 }
 
-/// First point where `past(value)` holds for [`PERSIST_POINTS`] consecutive
-/// finite points (non-finite points are skipped, they neither count nor
-/// break a run).
-fn crossing(
+/// First point where `past(i, value)` holds for [`PERSIST_POINTS`]
+/// consecutive finite points (non-finite points are skipped, they neither
+/// count nor break a run).
+pub(super) fn crossing(
     series: &SeriesView<'_>,
     range: Range<usize>,
-    past: impl Fn(f64) -> bool,
+    scale: f64,
+    past: impl Fn(usize, f64) -> bool,
 ) -> Option<Crossing> {
     let values = series.values();
     let mut run_start = None;
     let mut run_len = 0;
     let mut seen_before = false;
     for i in range {
-        let v = values[i];
+        let v = values[i] * scale;
         if !v.is_finite() {
             continue;
         }
-        if past(v) {
+        if past(i, v) {
             if run_start.is_none() {
                 run_start = Some(i);
             }
@@ -85,127 +114,202 @@ fn crossing(
 /// Whether a crossing is reported: always in the first segment; in a later
 /// one only if it was seen there (a run resumed past the threshold carries
 /// an event the earlier segment already reported).
-fn reportable(c: &Crossing, segment: usize) -> bool {
+pub(super) fn reportable(c: &Crossing, segment: usize) -> bool {
     c.observed || segment == 0
 }
 
-/// The last finite value of `series` at or before `step`, within `range`.
-fn value_at_step(series: &SeriesView<'_>, range: Range<usize>, step: i64) -> Option<f64> {
-    let end = series.lower_bound(range.clone(), step.saturating_add(1));
-    (range.start..end)
-        .rev()
-        .map(|i| series.value(i))
-        .find(|v| v.is_finite())
+/// Test accuracy around a step, for wording events: where it is, and
+/// whether it is climbing.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TestAcc {
+    /// The last value at or before the step.
+    pub now: f64,
+    /// The median over the quarter of the segment before the step.
+    pub before: f64,
 }
 
-fn percent(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
+impl TestAcc {
+    /// Test accuracy at `step` of segment `seg`, if logged.
+    pub fn at(scope: &Scope<'_>, seg: usize, step: i64) -> Option<TestAcc> {
+        let test = scope.test_acc()?;
+        let now = test.at_step(seg, step)?;
+        let range = test.ranges.get(seg)?;
+        let start = if range.is_empty() {
+            step
+        } else {
+            test.step(range.start)
+        };
+        let back = ((step - start) / 4).max(1);
+        let before = test.median_over(seg, step - 2 * back..step - back);
+        Some(TestAcc {
+            now,
+            before: if before.is_finite() { before } else { now },
+        })
+    }
+
+    /// The network has generalised: test accuracy at or above [`GROKKED_ACC`].
+    pub fn generalised(&self) -> bool {
+        self.now >= GROKKED_ACC
+    }
+
+    /// Test accuracy climbed by at least 5 points over the last quarter of
+    /// the segment: generalisation is under way.
+    pub fn rising(&self) -> bool {
+        self.now - self.before >= 0.05
+    }
 }
 
-/// Builds an event's message from the percentage found past a threshold.
-type Explain = fn(&str) -> String;
+/// Whether the noise of `sc` over the points before and at `i` says it is a
+/// measurement (see [`COLLAPSE_MAX_NOISE`]).
+fn measured(sc: &Metric<'_>, range: &Range<usize>, i: usize) -> bool {
+    let from = i.saturating_sub(COLLAPSE_NOISE_POINTS - 1).max(range.start);
+    let window: Vec<f64> = (from..=i)
+        .map(|k| sc.value(k))
+        .filter(|v| v.is_finite())
+        .collect();
+    noise_sigma(&window, &mut Vec::new()) <= COLLAPSE_MAX_NOISE
+}
 
-/// The two `sc/collapsed` thresholds: kind, threshold, and the message for
-/// the percentage found past it.
-const COLLAPSE_LEVELS: [(EventKind, f64, Explain); 2] = [
-    (EventKind::CollapseOnset, COLLAPSE_ONSET, |pct| {
-        format!("Softmax collapse: {pct} of training samples have a softmax that rounds to exactly 1, so their loss and gradient are 0 and learning stalls; remedies: StableMax, weight decay, ⊥Grad, or a wider softmax dtype (f64)")
-    }),
-    (EventKind::CollapseSaturation, COLLAPSE_SATURATION, |pct| {
-        format!("Softmax collapse saturated: {pct} of training samples give no gradient; this run will not generalise unless retrained with StableMax, weight decay, ⊥Grad or a wider softmax dtype")
-    }),
-];
-
-/// Softmax collapse onset and saturation on `sc/collapsed`.
+/// Softmax collapse onset and saturation on `sc/collapsed`, where that
+/// metric describes the training loss and is a measurement.
 pub(super) fn collapse(scope: &Scope<'_>, out: &mut Vec<Event>) {
-    let Some((sc, ranges)) = scope.series("sc/collapsed") else {
+    if !scope.collapse_is_real {
+        return;
+    }
+    let Some(sc) = scope.metric("sc/collapsed") else {
         return;
     };
-    for (seg, range) in ranges.into_iter().enumerate() {
-        for (kind, threshold, message) in COLLAPSE_LEVELS {
-            let Some(c) = crossing(&sc, range.clone(), |v| v > threshold) else {
+    let train_acc = scope.train_acc();
+    let grad_share = scope.metric("sc/collapsed_grad_share");
+    let dtype = scope.context.dtype.name();
+    for (seg, range) in sc.ranges.clone().into_iter().enumerate() {
+        let levels = [
+            (EventKind::CollapseOnset, COLLAPSE_ONSET),
+            (EventKind::CollapseSaturation, COLLAPSE_SATURATION),
+        ];
+        for (kind, threshold) in levels {
+            let plausible = |i: usize, v: f64| {
+                v > threshold
+                    && measured(&sc, &range, i)
+                    && train_acc.as_ref().is_none_or(|a| {
+                        a.at_step(seg, sc.step(i))
+                            .is_none_or(|acc| v <= acc + COLLAPSE_ACC_SLACK)
+                    })
+            };
+            let Some(c) = crossing(&sc.series, range.clone(), 1.0, plausible) else {
                 continue;
             };
-            if reportable(&c, seg) {
-                let v = sc.value(c.index);
-                out.push(Event::at(
-                    kind,
-                    &sc,
-                    c.index,
-                    seg,
-                    message(&percent(v)),
-                    vec![("value", v), ("threshold", threshold)],
-                ));
+            if !reportable(&c, seg) {
+                continue;
             }
+            let v = sc.value(c.index);
+            let step = sc.step(c.index);
+            let test = TestAcc::at(scope, seg, step);
+            let residual = grad_share
+                .as_ref()
+                .and_then(|g| g.at_step(seg, step))
+                .map(|g| format!("; collapsed samples still carry {} of the logit gradient, the residual that only pushes the other logits down (naive loss minimisation)", percent(g)))
+                .unwrap_or_default();
+            let (what, outlook) = if kind == EventKind::CollapseOnset {
+                (
+                    format!("Softmax collapse: {} of training samples have an {dtype} softmax that rounds to exactly 1, so their loss and label gradient are exactly 0{residual}", percent(v)),
+                    "learning slows to a halt",
+                )
+            } else {
+                (
+                    format!("Softmax collapse saturated: {} of training samples give no label gradient{residual}", percent(v)),
+                    "this run will not learn any more",
+                )
+            };
+            let (tail, severity) = match test {
+                Some(t) if t.generalised() => (
+                    format!("; test accuracy is already {}, so the run had generalised before it — nothing is lost unless you train on", percent(t.now)),
+                    Severity::Info,
+                ),
+                Some(t) => (
+                    format!("; test accuracy is {}: {outlook} before it generalises. Remedies: StableMax, ⊥Grad, weight decay, or a wider softmax dtype (f64)", percent(t.now)),
+                    kind.severity(),
+                ),
+                None => (
+                    format!("; {outlook}. Remedies: StableMax, ⊥Grad, weight decay, or a wider softmax dtype (f64)"),
+                    kind.severity(),
+                ),
+            };
+            let mut e = Event::at(
+                kind,
+                &sc.series,
+                c.index,
+                seg,
+                format!("{what}{tail}"),
+                vec![("value", v), ("threshold", threshold)],
+            );
+            e.severity = severity;
+            if let Some(t) = test {
+                e.evidence.0.push(("test_acc", t.now));
+            }
+            out.push(e);
         }
     }
 }
 
-/// Memorisation on `train/acc` and grokking on `test/acc` against it.
+/// Memorisation (or a plain fit) on the train accuracy, and grokking on the
+/// test accuracy against it.
 pub(super) fn accuracy(scope: &Scope<'_>, out: &mut Vec<Event>) {
-    let Some((train, train_ranges)) = scope.series("train/acc") else {
+    let Some(train) = scope.train_acc() else {
         return;
     };
-    let test = scope.series("test/acc");
-    for (seg, range) in train_ranges.into_iter().enumerate() {
-        let test_range = test.as_ref().map(|(t, r)| (t, r[seg].clone()));
-        if let Some(c) = crossing(&train, range.clone(), |v| v >= MEMORISED_ACC) {
-            if reportable(&c, seg) {
-                let step = train.step(c.index);
-                let test_acc = test_range
-                    .as_ref()
-                    .and_then(|(t, r)| value_at_step(t, r.clone(), step));
-                let tail = match test_acc {
-                    Some(t) if t < GROKKED_ACC => format!(
-                        "; test accuracy is only {}, so the network has memorised without generalising (yet)",
-                        percent(t)
-                    ),
-                    Some(t) => format!("; test accuracy is {}", percent(t)),
-                    None => String::new(),
-                };
-                let mut evidence = vec![("value", train.value(c.index))];
-                if let Some(t) = test_acc {
-                    evidence.push(("test_acc", t));
-                }
-                out.push(Event::at(
-                    EventKind::Memorisation,
-                    &train,
-                    c.index,
-                    seg,
-                    format!("Memorisation: train accuracy reached 100%{tail}"),
-                    evidence,
-                ));
-            }
+    let test = scope.test_acc();
+    for (seg, range) in train.ranges.clone().into_iter().enumerate() {
+        let memorised = crossing(&train.series, range.clone(), train.scale, |_, v| {
+            v >= MEMORISED_ACC
+        });
+        if let Some(c) = memorised.filter(|c| reportable(c, seg)) {
+            out.push(fit_event(&train, test.as_ref(), seg, c.index));
         }
-        let Some((test, test_range)) = test_range else {
+        let Some(test) = &test else {
             continue;
         };
+        let test_range = test.ranges[seg].clone();
         let (Some(tr), Some(te)) = (
-            crossing(&train, range.clone(), |v| v >= GROKKED_ACC),
-            crossing(test, test_range.clone(), |v| v >= GROKKED_ACC),
+            crossing(&train.series, range.clone(), train.scale, |_, v| {
+                v >= GROKKED_ACC
+            }),
+            crossing(&test.series, test_range.clone(), test.scale, |_, v| {
+                v >= GROKKED_ACC
+            }),
         ) else {
             continue;
         };
         if !te.observed {
             continue;
         }
-        let start = train.step(range.start).min(test.step(test_range.start));
+        // Training began at the run's first step: a resumed segment
+        // continues the count of the one before.
+        let start = scope.store.record_step(0).min(train.step(range.start));
         let (train_step, test_step) = (train.step(tr.index), test.step(te.index));
         let delay = test_step - train_step;
         let took = (train_step - start).max(1);
         if delay <= 0 || (delay as f64) < GROK_MIN_DELAY_FACTOR * took as f64 {
             continue;
         }
+        // Generalisation was delayed only if test accuracy lagged far
+        // behind when the training set was fitted.
+        let lagged = test
+            .at_step(seg, train_step)
+            .is_none_or(|t| t <= GROKKED_ACC - MEMORISATION_GAP);
+        if !lagged {
+            continue;
+        }
         out.push(Event::at(
             EventKind::Grokking,
-            test,
+            &test.series,
             te.index,
             seg,
             format!(
                 "Grokking: test accuracy crossed {} {} steps after train accuracy did (step {}): the network generalised long after fitting the training set",
                 percent(GROKKED_ACC),
-                delay,
-                train_step
+                steps(delay),
+                steps(train_step)
             ),
             vec![
                 ("value", test.value(te.index)),
@@ -217,40 +321,42 @@ pub(super) fn accuracy(scope: &Scope<'_>, out: &mut Vec<Event>) {
     }
 }
 
-/// A number for a one-line message: four significant digits (the evidence
-/// keeps the exact value).
-pub fn show(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format_value(v);
+/// The event of train accuracy reaching 100% at point `i`: memorisation
+/// when test accuracy lags, a plain fit otherwise.
+fn fit_event(train: &Metric<'_>, test: Option<&Metric<'_>>, seg: usize, i: usize) -> Event {
+    let step = train.step(i);
+    let test_acc = test.and_then(|t| t.at_step(seg, step));
+    let mut evidence = vec![("value", train.value(i))];
+    if let Some(t) = test_acc {
+        evidence.push(("test_acc", t));
     }
-    let magnitude = v.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{v:.3e}");
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    let (kind, message) = match test_acc {
+        Some(t) if t < GROKKED_ACC && 1.0 - t >= MEMORISATION_GAP => (
+            EventKind::Memorisation,
+            format!(
+                "Memorisation: train accuracy reached 100% while test accuracy is {}: the network has fitted the training set without generalising — a memorisation plateau begins",
+                percent(t)
+            ),
+        ),
+        Some(t) => (
+            EventKind::Fitted,
+            format!(
+                "Fitted: train accuracy reached 100% with test accuracy at {}: the network learned the task, it did not merely memorise",
+                percent(t)
+            ),
+        ),
+        None => (
+            EventKind::Fitted,
+            "Fitted: train accuracy reached 100%; no test accuracy is logged to tell memorisation from generalisation".to_string(),
+        ),
+    };
+    Event::at(kind, &train.series, i, seg, message, evidence)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{noisy, Synth};
     use super::super::{analyze, EventKind};
-
-    #[test]
-    fn message_numbers_are_short() {
-        use super::show;
-        assert_eq!(show(30.369949), "30.37");
-        assert_eq!(show(0.001632), "0.001632");
-        assert_eq!(show(1.2), "1.2");
-        assert_eq!(show(123456.0), "123456");
-        assert_eq!(show(2.5e-7), "2.500e-7");
-        assert_eq!(show(f64::NAN), "NaN");
-    }
 
     #[test]
     fn collapse_onset_and_saturation_at_their_steps() {
@@ -323,7 +429,11 @@ mod tests {
             mem.step,
             train.iter().position(|&v| v >= 1.0).unwrap() as i64 * 10
         );
-        assert!(mem.message.contains("memorised"), "{}", mem.message);
+        assert!(
+            mem.message.contains("without generalising"),
+            "{}",
+            mem.message
+        );
         let grok = &events[1];
         assert!((3800..=3920).contains(&grok.step), "{}", grok.step);
         assert_eq!(grok.evidence.get("train_step"), Some(train_09 as f64));

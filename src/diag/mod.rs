@@ -21,6 +21,7 @@ mod local_complexity;
 mod model;
 mod nlm;
 mod recorder;
+mod region_map;
 mod sensitivity;
 
 pub use collapse::{
@@ -35,4 +36,7 @@ pub use local_complexity::{
 pub use model::{hidden_name, layer_name, to_matrix, DenseLayer, Matrix, MlpOp, MlpView, ReluMlp};
 pub use nlm::{nlm_alignment, NlmStats};
 pub use recorder::{log_spaced_step, Cadence, DiagData, Recorder, RecorderConfig};
+pub use region_map::{
+    choose_anchors, region_map, Anchors, RegionLabels, RegionMap, Slice, SliceConfig, ANCHOR_NAMES,
+};
 pub use sensitivity::{sensitivity, top_count, SensitivityStats, SensitivityWindow};

@@ -5,11 +5,14 @@ use dfdx::prelude::*;
 
 use super::local_complexity::{typical_scale, uniform_in_bounding_box};
 use super::model::{hidden_name, layer_name, to_matrix, Matrix};
+use super::region_map::{choose_anchors, region_map, RegionLabels, Slice, SliceConfig};
+use super::ANCHOR_NAMES;
 use super::{
     collapse_from_logits, local_complexity, nlm_alignment, CollapseLoss, DiagError, Directions,
     LcConfig, ProbeSet, Radius, ReluMlp, SensitivityWindow, SoftmaxDtype,
 };
-use crate::run::{Record, RunWriter};
+use crate::run::map::{CLASS_MAP, REGION_MAP, SLICE_REGIONS};
+use crate::run::{GridMap, MapMark, Record, RunWriter};
 
 /// Which diagnostics run how often.
 ///
@@ -29,6 +32,9 @@ pub struct Cadence {
     /// Sensitivity snapshot (and statistics once K are held): every n-th
     /// record. Default 10.
     pub sensitivity: u64,
+    /// Region map of the slice (`lc/slice/*`): every n-th record. Default
+    /// 10, with local complexity.
+    pub region_map: u64,
     /// Also record at about ten log-spaced steps per decade (1, 2, 3, 4, 5,
     /// 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 63, 79, 100, …; see
     /// [`log_spaced_step`]), running every diagnostic but sensitivity there
@@ -59,6 +65,7 @@ impl Default for Cadence {
             nlm: 1,
             local_complexity: 10,
             sensitivity: 10,
+            region_map: 10,
             log_spaced: false,
         }
     }
@@ -84,7 +91,10 @@ pub struct RecorderConfig {
     pub sens_top_fraction: f64,
     /// Number M of probe inputs for sensitivity. Default 256.
     pub sens_probe: usize,
-    /// Seed of the LC directions, probe subsets and random points.
+    /// The region map's slice and grid; `None` = no region map.
+    pub region_map: Option<SliceConfig>,
+    /// Seed of the LC directions, probe subsets and random points, and of
+    /// the region map's anchors.
     pub seed: u64,
 }
 
@@ -98,6 +108,7 @@ impl Default for RecorderConfig {
             sens_window: 3,
             sens_top_fraction: 0.2,
             sens_probe: 256,
+            region_map: Some(SliceConfig::default()),
             seed: 0,
         }
     }
@@ -159,6 +170,8 @@ pub struct Recorder<E: Dtype> {
     lc_probes: Vec<(ProbeSet, Matrix<E>)>,
     sens_probe: Matrix<E>,
     window: SensitivityWindow,
+    slice: Option<(Slice, [usize; 3])>,
+    region_labels: RegionLabels,
 }
 
 /// `count` rows of `x`, evenly strided (all of them if there are fewer).
@@ -215,6 +228,10 @@ where
         lc_probes.push((ProbeSet::Random, random));
         let sens_probe = strided_rows(&data.train_x, config.sens_probe.max(1));
         let window = SensitivityWindow::new(config.sens_window)?;
+        let slice = match &config.region_map {
+            Some(map) => Some(slice_of(&data, map, config.seed)?),
+            None => None,
+        };
         Ok(Recorder {
             config,
             writer,
@@ -224,7 +241,15 @@ where
             lc_probes,
             sens_probe,
             window,
+            slice,
+            region_labels: RegionLabels::new(),
         })
+    }
+
+    /// The region map's slice and the training points it goes through
+    /// (A, B, C), when the map is on.
+    pub fn slice(&self) -> Option<(&Slice, [usize; 3])> {
+        self.slice.as_ref().map(|(s, idx)| (s, *idx))
     }
 
     /// The configuration in use.
@@ -366,6 +391,29 @@ where
                 }
             }
         }
+        if let (true, Some((slice, _))) = (self.due(step, cadence.region_map), &self.slice) {
+            let map = region_map(model, slice)?;
+            let labels = self.region_labels.assign(&map);
+            let marks: Vec<MapMark> = slice
+                .anchor_cells()
+                .iter()
+                .zip(slice.labels())
+                .map(|(&(x, y), label)| MapMark {
+                    x,
+                    y,
+                    label: Some(label.clone()),
+                })
+                .collect();
+            let grid = |values: &[u32]| {
+                GridMap::from_values(map.width, map.height, values)
+                    .map(|g| g.with_marks(marks.clone()))
+                    .map_err(|e| DiagError::Config(e.to_string()))
+            };
+            rec = rec
+                .map(REGION_MAP, grid(&labels)?)
+                .map(CLASS_MAP, grid(&map.classes)?)
+                .scalar(SLICE_REGIONS, map.region_count() as f64);
+        }
         // Sensitivity only on the regular grid: its window of K checkpoints
         // wants them evenly spaced.
         let log = cadence.log_every;
@@ -419,6 +467,36 @@ where
         }
         Ok(Some(rec))
     }
+}
+
+/// The slice of `config` through three training points of `data`, and
+/// their indices.
+fn slice_of<E: Dtype>(
+    data: &DiagData<E>,
+    config: &SliceConfig,
+    seed: u64,
+) -> Result<(Slice, [usize; 3]), DiagError>
+where
+    Cpu: Device<E>,
+{
+    let x: Vec<f64> = data
+        .train_x
+        .as_vec()
+        .iter()
+        .map(|v| v.to_f64().unwrap_or(f64::NAN))
+        .collect();
+    let y = &data.train_y;
+    let idx = choose_anchors(&x, y, config.anchors, seed)?;
+    let d = x.len() / y.len();
+    let rows = idx.map(|i| &x[i * d..(i + 1) * d]);
+    let labels = [0, 1, 2].map(|k| {
+        format!(
+            "{}: train #{} (class {})",
+            ANCHOR_NAMES[k], idx[k], y[idx[k]]
+        )
+    });
+    let slice = Slice::through(rows, config.width, config.height, config.margin, labels)?;
+    Ok((slice, idx))
 }
 
 /// (per-layer Frobenius norms, sqrt of the sum of their squares).

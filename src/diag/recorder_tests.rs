@@ -27,6 +27,7 @@ fn config() -> RecorderConfig {
             nlm: 1,
             local_complexity: 2,
             sensitivity: 1,
+            region_map: 2,
             log_spaced: false,
         },
         lc: LcConfig {
@@ -166,4 +167,61 @@ fn log_spaced_records_run_everything_but_sensitivity_between_the_grid() {
     // Without the option, step 3 is not a record.
     let mut plain = Recorder::new(None, setup(&dev), config()).unwrap();
     assert!(plain.record(3, &model, None).unwrap().is_none());
+}
+
+#[test]
+fn region_maps_come_with_local_complexity_and_round_trip_through_the_log() {
+    use crate::run::map::{CLASS_MAP, REGION_MAP, SLICE_REGIONS};
+    let dev = Cpu::seed_from_u64(3);
+    let model = dev.build_module::<Model, f32>();
+    let mut cfg = config();
+    cfg.region_map = Some(SliceConfig {
+        width: 12,
+        height: 8,
+        ..SliceConfig::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let writer = RunWriter::create(tmp.path(), &RunMeta::new("t", serde_json::json!({}))).unwrap();
+    let mut rec = Recorder::new(Some(writer), setup(&dev), cfg).unwrap();
+    let (slice, anchors) = rec.slice().unwrap();
+    assert_eq!((slice.width(), slice.height()), (12, 8));
+    let labels = slice.labels().clone();
+    assert!(labels[0].starts_with(&format!("A: train #{} (class ", anchors[0])));
+    let mut written = Vec::new();
+    for step in (0..=20u64).step_by(5) {
+        written.extend(rec.log(step, &model, None, &[]).unwrap());
+    }
+    // Every 2nd record, as LC: steps 0, 10, 20.
+    let with_map: Vec<i64> = written
+        .iter()
+        .filter(|r| r.maps.contains_key(REGION_MAP))
+        .map(|r| r.step)
+        .collect();
+    assert_eq!(with_map, vec![0, 10, 20]);
+    let first = &written[0];
+    let regions = &first.maps[REGION_MAP];
+    assert_eq!((regions.width(), regions.height()), (12, 8));
+    assert_eq!(first.scalars[SLICE_REGIONS], regions.distinct() as f64);
+    assert_eq!(regions.marks.len(), 3);
+    assert_eq!(regions.marks[2].label.as_deref(), Some(labels[2].as_str()));
+    assert!(first.maps[CLASS_MAP].max_value() < 3);
+    // The model does not change: neither do the labels.
+    assert_eq!(written[2].maps[REGION_MAP], *regions);
+    // What was written reads back the same.
+    let text = std::fs::read_to_string(tmp.path().join(METRICS_FILE)).unwrap();
+    let line = text.lines().next().unwrap();
+    let mut scratch = Vec::new();
+    let back = crate::run::parse_line(line.as_bytes(), &mut scratch).unwrap();
+    assert_eq!(back.to_record().maps, first.maps);
+    // Off: no map, no anchors.
+    let mut cfg = config();
+    cfg.region_map = None;
+    let mut rec = Recorder::new(None, setup(&dev), cfg).unwrap();
+    assert!(rec.slice().is_none());
+    assert!(rec
+        .record(0, &model, None)
+        .unwrap()
+        .unwrap()
+        .maps
+        .is_empty());
 }

@@ -6,6 +6,10 @@
 //! wall time has an empty `time`. Metrics come in order of first appearance,
 //! each in record order (a resumed run's steps go back where it did).
 //! Vector metrics (`sens/<layer>`) have no scalar points and are left out.
+//! Cells are quoted as RFC 4180 says (by the `csv` crate); control and bidi
+//! characters in run and metric names are written as visible escapes
+//! ([`crate::text::printable`]), so that the CSV is safe to print on a
+//! terminal (`--csv -`) and to open in any viewer.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -13,6 +17,7 @@ use std::path::Path;
 
 use super::ExportError;
 use crate::store::RunStore;
+use crate::text::printable;
 
 /// The header row.
 pub const HEADER: [&str; 5] = ["run", "metric", "step", "time", "value"];
@@ -47,11 +52,15 @@ pub fn write_csv_runs<W: Write>(runs: &[(&str, &RunStore)], out: W) -> io::Resul
 }
 
 fn write_rows<W: Write>(w: &mut ::csv::Writer<W>, run: &str, store: &RunStore) -> io::Result<()> {
+    let run = printable(run);
+    let run = run.as_ref();
     let mut step = String::new();
     for name in store.metric_names() {
         let Some(series) = store.series(name) else {
             continue;
         };
+        let name = printable(name);
+        let name = name.as_ref();
         for i in 0..series.len() {
             step.clear();
             step.push_str(&series.step(i).to_string());
@@ -82,9 +91,9 @@ pub fn export_csv(run: &str, store: &RunStore, path: &Path) -> Result<(), Export
 
 /// Writes the CSV of several runs to the file `path`.
 pub fn export_csv_runs(runs: &[(&str, &RunStore)], path: &Path) -> Result<(), ExportError> {
-    let fail = |source| ExportError::Write {
+    let fail = |error| ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = File::create(path).map_err(fail)?;
     let mut out = BufWriter::new(file);

@@ -144,15 +144,45 @@ impl Figure {
     }
 }
 
-/// The step range every panel shares (never empty).
+/// The step range every panel shares (never empty, and wide enough to
+/// draw even where neighbouring steps are one `f64` apart, near 2^63).
 pub fn step_range(store: &RunStore) -> (f64, f64) {
     let steps = (0..store.records()).map(|r| store.record_step(r));
     let (lo, hi) = steps.fold((i64::MAX, i64::MIN), |(a, b), s| (a.min(s), b.max(s)));
-    match (lo, hi) {
+    let (lo, hi) = match (lo, hi) {
         (i64::MAX, _) => (0.0, 1.0),
         (lo, hi) if lo == hi => (lo as f64 - 1.0, hi as f64 + 1.0),
         (lo, hi) => (lo as f64, hi as f64),
+    };
+    axis_range(lo, hi)
+}
+
+/// Largest magnitude an axis reaches. Values of a run may span ±1.8e308,
+/// whose difference is infinite: no tick could be placed on such an axis.
+/// Values beyond the limit are drawn past the edge of the plot.
+const AXIS_LIMIT: f64 = 1e307;
+
+/// An axis that can be drawn and ticked: finite, increasing, and at least a
+/// billionth of its magnitude wide (two values that differ in the last
+/// bits of an `f64` would leave ticks no room to advance).
+pub fn axis_range(lo: f64, hi: f64) -> (f64, f64) {
+    let lo = if lo.is_nan() {
+        0.0
+    } else {
+        lo.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let hi = if hi.is_nan() {
+        1.0
+    } else {
+        hi.clamp(-AXIS_LIMIT * 1.2, AXIS_LIMIT * 1.2)
+    };
+    let (lo, hi) = (lo.min(hi), lo.max(hi));
+    let min_span = (lo.abs().max(hi.abs()) * 1e-9).max(1e-300);
+    if hi - lo >= min_span {
+        return (lo, hi);
     }
+    let mid = lo / 2.0 + hi / 2.0;
+    (mid - min_span, mid + min_span)
 }
 
 /// How values map onto an axis.
@@ -225,7 +255,10 @@ impl Axis {
         };
         let (a, b) = match scale {
             Scale::Log10 => (pos.log10(), hi.log10()),
-            Scale::Linear => (lo, hi),
+            Scale::Linear => (
+                lo.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+                hi.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+            ),
         };
         let pad = if b > a {
             0.04 * (b - a)
@@ -233,7 +266,7 @@ impl Axis {
             0.5_f64.max(a.abs() * 0.1)
         };
         let n = (height / Y_TICK_GAP).clamp(2, Y_TICKS as u32) as usize;
-        Axis::new((a - pad, b + pad), scale, n)
+        Axis::new(axis_range(a - pad, b + pad), scale, n)
     }
 
     fn new(range: (f64, f64), scale: Scale, max_ticks: usize) -> Axis {
@@ -1310,6 +1343,28 @@ mod tests {
         assert_eq!(paths[0], vec![(0.0, 1.0); 4]);
         assert_eq!(bad, vec![1.0, 2.0]);
         assert!(paths[2].iter().all(|&(_, y)| y >= 5.0));
+    }
+
+    #[test]
+    fn axes_are_finite_and_ticks_near_zero_read_zero() {
+        let store = Synth::new(1).series("a/b", &[1e308, -1e308]).build();
+        let s = store.series("a/b").unwrap();
+        let axis = Axis::of(&[s], true, 400);
+        let (lo, hi) = axis.range;
+        assert!(
+            (hi - lo).is_finite() && lo < -1e306 && hi > 1e306,
+            "{lo} {hi}"
+        );
+        assert!(axis.ticks.len() >= 2, "{:?}", axis.ticks);
+        // The tick at zero reads 0, not a rounding error of the wide axis.
+        assert!(
+            axis.ticks.iter().any(|t| t.at == 0.0 && t.label == "0"),
+            "{:?}",
+            axis.ticks
+        );
+        let (lo, hi) = axis_range(1e17, 1e17 + 16.0);
+        assert!(hi - lo >= 1e8, "{lo} {hi}");
+        assert_eq!(axis_range(f64::NAN, 3.0), (0.0, 3.0));
     }
 
     #[test]

@@ -36,6 +36,38 @@ impl Rgb {
     }
 }
 
+/// A colour for category `k` (a region label, a class) in region maps, the
+/// terminal's and the pictures': hues a golden angle apart, so that labels
+/// next to each other differ clearly, alternating two lightnesses, muted
+/// enough that boundaries drawn in the foreground colour stay readable.
+pub fn category(k: u32) -> Rgb {
+    let hue = (f64::from(k) * 0.618_033_988_75).fract() * 6.0;
+    let (s, l) = (0.55, if k.is_multiple_of(2) { 0.52 } else { 0.40 });
+    let c = (1.0 - (2.0 * l - 1.0f64).abs()) * s;
+    let x = c * (1.0 - (hue % 2.0 - 1.0).abs());
+    let (r, g, b) = match hue as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let to = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    Rgb(to(r), to(g), to(b))
+}
+
+/// How much darker than its region a boundary cell of a region map is.
+pub const BOUNDARY_SHADE: f64 = 0.6;
+
+/// The colour of a boundary cell of category `k`: `category(k)` darkened,
+/// so that where regions are small (every cell a boundary) the map turns
+/// dark without losing its colours, and large regions stay bright.
+pub fn category_edge(k: u32) -> Rgb {
+    category(k).mix(Rgb(0, 0, 0), BOUNDARY_SHADE)
+}
+
 /// Every colour a picture uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Palette {

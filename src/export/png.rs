@@ -31,7 +31,7 @@ const FONT_BYTES: &[u8] = include_bytes!("font/DejaVuSansMono.ttf");
 pub(super) const FONT: &str = "sans-serif";
 
 /// Registers the embedded font with plotters, once per process.
-fn register_embedded_font() {
+pub(super) fn register_embedded_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // A font compiled into the binary always parses (tested).
@@ -121,9 +121,9 @@ fn xml_safe(svg: String) -> String {
 
 fn create(path: &Path) -> Result<File, ExportError> {
     // Create the file first: an unwritable path fails before any drawing.
-    File::create(path).map_err(|source| ExportError::Write {
+    File::create(path).map_err(|error| ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -141,15 +141,27 @@ pub fn export_png(
         message,
     };
     let rgb = render(run, store, events, fig).map_err(render_error)?;
-    let mut encoder = ::png::Encoder::new(BufWriter::new(file), fig.width, fig.height);
+    write_png(file, path, &rgb, fig.width, fig.height)
+}
+
+/// Writes `rgb` (`width × height` pixels, 3 bytes each) to the open `file`
+/// at `path` as PNG.
+pub(super) fn write_png(
+    file: File,
+    path: &Path,
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(), ExportError> {
+    let mut encoder = ::png::Encoder::new(BufWriter::new(file), width, height);
     encoder.set_color(::png::ColorType::Rgb);
     encoder.set_depth(::png::BitDepth::Eight);
     let write_error = |e: ::png::EncodingError| ExportError::Write {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e),
+        error: std::io::Error::other(e),
     };
     let mut writer = encoder.write_header().map_err(write_error)?;
-    writer.write_image_data(&rgb).map_err(write_error)?;
+    writer.write_image_data(rgb).map_err(write_error)?;
     writer.finish().map_err(write_error)
 }
 
@@ -169,9 +181,9 @@ pub fn export_svg(
     let mut out = BufWriter::new(file);
     out.write_all(svg.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|source| ExportError::Write {
+        .map_err(|error| ExportError::Write {
             path: path.to_path_buf(),
-            source,
+            error,
         })
 }
 
@@ -186,6 +198,56 @@ pub(super) fn text(size: u32, colour: Rgb) -> TextStyle<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders `values` of train/loss (at `steps`) within a time limit:
+    /// plotters' tick search loops forever on an infinite or degenerate
+    /// axis.
+    fn renders_in_time(steps: &[i64], values: &[f64]) {
+        let lines: Vec<String> = steps
+            .iter()
+            .zip(values)
+            .map(|(s, v)| {
+                let v = crate::run::Num(*v);
+                format!(
+                    r#"{{"step": {s}, "scalars": {{"train/loss": {}, "sc/collapsed": {}}}}}"#,
+                    serde_json::to_string(&v).unwrap(),
+                    serde_json::to_string(&v).unwrap()
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let store = crate::store::from_lines(&lines);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let label = format!("{steps:?} {values:?}");
+        std::thread::spawn(move || {
+            let fig = Figure {
+                width: 400,
+                height: 300,
+                ..Figure::default()
+            };
+            let _ = tx.send(render("x", &store, &[], &fig).map(|_| ()));
+            let _ = tx.send(render_svg("x", &store, &[], &fig).map(|_| ()));
+        });
+        for _ in 0..2 {
+            match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(r) => r.unwrap(),
+                Err(_) => panic!("rendering {label} did not finish"),
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_values_and_steps_render_in_time() {
+        renders_in_time(&[0, 1], &[1e308, -1e308]);
+        renders_in_time(&[0, 1], &[f64::MAX, f64::MAX]);
+        renders_in_time(&[0, 1, 2], &[-f64::MAX, 0.0, f64::MIN_POSITIVE]);
+        renders_in_time(&[0, 1], &[1e17, 1e17 + 16.0]);
+        renders_in_time(&[0, 1], &[1.0, 1.0 + f64::EPSILON]);
+        renders_in_time(&[0, 1], &[5e-324, 1e-323]);
+        renders_in_time(&[i64::MAX - 1, i64::MAX], &[1.0, 2.0]);
+        renders_in_time(&[i64::MIN, i64::MAX], &[1.0, 2.0]);
+        renders_in_time(&[(1 << 62) + 1, (1 << 62) + 2], &[1.0, 2.0]);
+    }
 
     #[test]
     fn renders_an_empty_store_at_the_requested_size() {

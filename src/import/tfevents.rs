@@ -9,7 +9,7 @@
 //! file with a warning, since nothing after it can be framed.
 
 use std::borrow::Cow;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,7 @@ pub use super::crc::masked_crc32c;
 use super::proto::{
     simple_scalar, summary_values, tensor_scalar, Event, Histogram, DATA_CLASS_SCALAR,
 };
+use crate::run::follow::FollowedFile;
 use crate::run::record::{ScalarList, VectorList};
 use crate::run::{with_path, LineRecord, PollStats, ResetReason, TailItem};
 
@@ -42,8 +43,8 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Records longer than this are taken for corruption (TensorBoard's own
-/// records are far smaller; a graph is at most a few hundred MB).
+/// Records longer than this are skipped without being read (TensorBoard's
+/// own records are far smaller; a graph is at most a few hundred MB).
 const MAX_RECORD: u64 = 1 << 30;
 const READ_CHUNK: usize = 1 << 20;
 const HEADER: usize = 12;
@@ -58,40 +59,32 @@ enum TagKind {
 /// One event file being followed.
 #[derive(Debug)]
 struct FileReader {
-    path: PathBuf,
-    file: Option<File>,
-    inode: Option<u64>,
-    /// Bytes of the file consumed into `buf` so far.
-    read: u64,
-    /// Bytes not yet framed (starting at file offset `read - buf.len()`).
+    /// The file, open only while it is read.
+    follow: FollowedFile,
+    /// Bytes not yet framed (starting at file offset `offset - buf.len()`).
     buf: Vec<u8>,
     /// Why the file was given up, if it was.
     stopped: Option<String>,
+    /// The end of a record too long to hold, skipped without reading: reading
+    /// goes on there once the file is that long.
+    skip_until: Option<u64>,
     records: u64,
 }
 
 impl FileReader {
     fn new(path: PathBuf) -> Self {
         FileReader {
-            path,
-            file: None,
-            inode: None,
-            read: 0,
+            follow: FollowedFile::new(path),
             buf: Vec::new(),
             stopped: None,
+            skip_until: None,
             records: 0,
         }
     }
-}
 
-#[cfg(unix)]
-fn inode(m: &fs::Metadata) -> Option<u64> {
-    Some(std::os::unix::fs::MetadataExt::ino(m))
-}
-
-#[cfg(not(unix))]
-fn inode(_: &fs::Metadata) -> Option<u64> {
-    None
+    fn path(&self) -> &Path {
+        self.follow.path()
+    }
 }
 
 /// grokscope's names ([`metric_name`]) of the tags seen so far. Writers log
@@ -206,6 +199,8 @@ impl TfRunReader {
     }
 
     /// Reads what was appended to the run's event files since the last call.
+    /// A file that shrank, was replaced or was rewritten voids everything
+    /// read: the reader starts over, announced by [`TailItem::Reset`].
     ///
     /// `sink` is generic so that a caller's handling of the common scalar
     /// event compiles into the decoding loop (it also takes `&mut dyn FnMut`).
@@ -217,66 +212,81 @@ impl TfRunReader {
         let paths = if self.root.is_dir() {
             event_files(&self.root)
         } else {
-            fs::metadata(&self.root).map_err(|e| with_path(e, &self.root))?;
+            let m = fs::metadata(&self.root).map_err(|e| with_path(e, &self.root))?;
+            if !m.is_file() {
+                return Err(crate::files::not_regular(&self.root, &m));
+            }
             vec![self.root.clone()]
         };
-        // A file that shrank or was replaced voids what was read: start over.
-        let reset = self.files.iter().find_map(|f| {
-            let m = fs::metadata(&f.path).ok()?;
-            if f.inode.is_some() && inode(&m) != f.inode {
-                Some(ResetReason::Replaced)
-            } else if m.len() < f.read {
-                Some(ResetReason::Truncated {
-                    offset: f.read,
-                    len: m.len(),
-                })
-            } else {
-                None
-            }
-        });
-        if let Some(reason) = reset {
-            self.restart();
-            stats.reset = true;
-            sink(TailItem::Reset(reason));
-        }
         for p in paths {
-            if !self.files.iter().any(|f| f.path == p) {
+            if !self.files.iter().any(|f| f.path() == p) {
                 self.files.push(FileReader::new(p));
             }
         }
-        for i in 0..self.files.len() {
-            self.poll_file(i, &mut stats, sink)?;
+        let mut i = 0;
+        while i < self.files.len() {
+            let Some(reason) = self.poll_file(i, &mut stats, sink)? else {
+                i += 1;
+                continue;
+            };
+            let paths: Vec<PathBuf> = self.files.iter().map(|f| f.path().to_owned()).collect();
+            self.restart();
+            self.files = paths.into_iter().map(FileReader::new).collect();
+            sink(TailItem::Reset(reason));
+            if stats.reset {
+                // Changed again while being read again: the next poll goes on.
+                return Ok(stats);
+            }
+            stats.reset = true;
+            i = 0;
         }
         Ok(stats)
     }
 
-    fn poll_file<F>(&mut self, i: usize, stats: &mut PollStats, sink: &mut F) -> io::Result<()>
+    /// Reads what is new in file `i`; returns why the run must be read again
+    /// from the start, if it must.
+    fn poll_file<F>(
+        &mut self,
+        i: usize,
+        stats: &mut PollStats,
+        sink: &mut F,
+    ) -> io::Result<Option<ResetReason>>
     where
         F: FnMut(TailItem<'_>) + ?Sized,
     {
-        if self.files[i].stopped.is_some() {
-            return Ok(());
-        }
         let f = &mut self.files[i];
-        if f.file.is_none() {
-            let mut file = File::open(&f.path).map_err(|e| with_path(e, &f.path))?;
-            f.inode = file.metadata().ok().as_ref().and_then(inode);
-            file.seek(SeekFrom::Start(f.read))?;
-            f.file = Some(file);
+        let Some(opened) = f.follow.open()? else {
+            return Ok(None);
+        };
+        if opened.reset.is_some() {
+            return Ok(opened.reset);
         }
+        if f.stopped.is_some() {
+            return Ok(None);
+        }
+        let mut file = opened.file;
         loop {
             let f = &mut self.files[i];
+            if let Some(end) = f.skip_until {
+                let len = file.metadata().map_err(|e| with_path(e, f.path()))?.len();
+                if len < end {
+                    break; // The rest of the skipped record is not written yet.
+                }
+                file.seek(SeekFrom::Start(end))
+                    .map_err(|e| with_path(e, f.path()))?;
+                f.follow.skip_to(end);
+                f.skip_until = None;
+            }
             // Read straight behind the bytes still waiting to be framed
             // (read_to_end on a bounded reader appends without zero-filling).
             let have = f.buf.len();
-            let file = f.file.as_mut().expect("opened");
-            let result = file.take(READ_CHUNK as u64).read_to_end(&mut f.buf);
+            let result = (&mut file).take(READ_CHUNK as u64).read_to_end(&mut f.buf);
             // Bytes read before an error stay queued for framing.
             let n = f.buf.len() - have;
-            f.read += n as u64;
+            f.follow.consumed(&f.buf[have..]);
             stats.bytes += n as u64;
             if let Err(e) = result {
-                return Err(with_path(e, &f.path));
+                return Err(with_path(e, f.path()));
             }
             if n == 0 {
                 break;
@@ -292,7 +302,7 @@ impl TfRunReader {
         }
         // Idle readers keep only their held partial record, not a chunk.
         self.files[i].buf.shrink_to_fit();
-        Ok(())
+        Ok(None)
     }
 
     /// Decodes every complete record in `buf` (file `i`); returns the bytes used.
@@ -301,19 +311,23 @@ impl TfRunReader {
         F: FnMut(TailItem<'_>) + ?Sized,
     {
         let mut pos = 0;
-        let base = self.files[i].read - buf.len() as u64;
+        let base = self.files[i].follow.offset() - buf.len() as u64;
         while buf.len() - pos >= HEADER {
             let head = &buf[pos..pos + HEADER];
             let len = u64::from_le_bytes(head[..8].try_into().expect("8"));
             let len_crc = u32::from_le_bytes(head[8..12].try_into().expect("4"));
             let at = base + pos as u64;
-            if masked_crc32c(&head[..8]) != len_crc || len > MAX_RECORD {
+            if masked_crc32c(&head[..8]) != len_crc {
                 let why = format!(
                     "{}: bad record length CRC at byte {at}; the rest of this file is unreadable and was skipped",
-                    self.files[i].path.display()
+                    self.files[i].path().display()
                 );
                 self.files[i].stopped = Some(why.clone());
                 sink(TailItem::Warning(why));
+                return buf.len();
+            }
+            if len > MAX_RECORD {
+                self.skip_long_record(i, at, len, stats, sink);
                 return buf.len();
             }
             let len = len as usize;
@@ -333,7 +347,7 @@ impl TfRunReader {
                     line: self.ordinal,
                     reason: format!(
                         "{}: bad data CRC in the record at byte {at}; record skipped",
-                        self.files[i].path.display()
+                        self.files[i].path().display()
                     ),
                 });
                 continue;
@@ -368,13 +382,52 @@ impl TfRunReader {
                         line: self.ordinal,
                         reason: format!(
                             "{}: record at byte {at}: {e}",
-                            self.files[i].path.display()
+                            self.files[i].path().display()
                         ),
                     });
                 }
             }
         }
         pos
+    }
+
+    /// A record of file `i` at byte `at` whose intact header declares `len`
+    /// bytes, over [`MAX_RECORD`]: reported and skipped without being read.
+    #[cold]
+    fn skip_long_record<F>(
+        &mut self,
+        i: usize,
+        at: u64,
+        len: u64,
+        stats: &mut PollStats,
+        sink: &mut F,
+    ) where
+        F: FnMut(TailItem<'_>) + ?Sized,
+    {
+        let f = &mut self.files[i];
+        let path = f.path().display().to_string();
+        let Some(end) = at
+            .checked_add(HEADER as u64 + 4)
+            .and_then(|e| e.checked_add(len))
+        else {
+            let why = format!(
+                "{path}: the record at byte {at} claims {len} bytes, more than a file can hold; the rest of this file was skipped"
+            );
+            f.stopped = Some(why.clone());
+            sink(TailItem::Warning(why));
+            return;
+        };
+        f.skip_until = Some(end);
+        f.records += 1;
+        self.ordinal += 1;
+        stats.malformed += 1;
+        sink(TailItem::Malformed {
+            line: self.ordinal,
+            reason: format!(
+                "{path}: the record at byte {at} is {len} bytes long, over the {} limit for one record; skipped",
+                crate::files::bytes(MAX_RECORD)
+            ),
+        });
     }
 
     /// One event as a record; `None` for events with nothing to plot.
@@ -434,6 +487,7 @@ impl TfRunReader {
             scalars: ScalarList(scalars),
             vectors: VectorList(vectors),
             notes,
+            maps: Default::default(),
         }))
     }
 }
@@ -740,7 +794,8 @@ mod tests {
                     if ids.len() <= key {
                         ids.resize(key + 1, None);
                     }
-                    let id = *ids[key].get_or_insert_with(|| store.metric_id_or_insert(name));
+                    let id =
+                        *ids[key].get_or_insert_with(|| store.metric_id_or_insert(name).unwrap());
                     assert_eq!(store.metric_names().nth(id), Some(name));
                     store.push_scalar(step, time, id, value, true);
                     seen.push(Seen::Rec(

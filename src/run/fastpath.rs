@@ -208,6 +208,7 @@ pub fn parse_common(line: &[u8]) -> Option<LineRecord<'_>> {
         scalars: ScalarList(scalars.unwrap_or_default()),
         vectors: VectorList::default(),
         notes: Vec::new(),
+        maps: Default::default(),
     })
 }
 

@@ -2,15 +2,15 @@
 //! docs/FORMAT.md is the normative description.
 
 pub mod fastpath;
+pub mod follow;
+pub mod map;
 pub mod record;
 pub mod tail;
 pub mod writer;
 
+pub use map::{GridMap, MapError, MapMark};
 pub use record::{parse_line, LineError, LineRecord, Num, Record};
-pub use tail::{PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
+pub use tail::{PartialLine, PollStats, ResetReason, TailItem, TailReader, MAX_LINE_BYTES};
 pub use writer::{RunMeta, RunWriter, FINISHED_NOTE, META_FILE, METRICS_FILE, SCHEMA_VERSION};
 
-/// `e` with the path it concerns in front of its message.
-pub(crate) fn with_path(e: std::io::Error, path: &std::path::Path) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
+pub(crate) use crate::files::with_path;

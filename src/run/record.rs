@@ -13,6 +13,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use super::map::{GridMap, MapList};
+
 /// One step of a run, as written by [`RunWriter`](super::RunWriter).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Record {
@@ -39,6 +41,9 @@ pub struct Record {
     /// Free-form notes ("lr decayed", "resumed from checkpoint").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// 2-D maps (region labels of a slice through the data), `group/name` → map.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub maps: BTreeMap<String, GridMap>,
 }
 
 impl Record {
@@ -65,6 +70,12 @@ impl Record {
     /// Adds (or replaces) a vector.
     pub fn vector(mut self, name: impl Into<String>, values: Vec<f64>) -> Self {
         self.vectors.insert(name.into(), values);
+        self
+    }
+
+    /// Adds (or replaces) a 2-D map.
+    pub fn map(mut self, name: impl Into<String>, map: GridMap) -> Self {
+        self.maps.insert(name.into(), map);
         self
     }
 
@@ -282,6 +293,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for VectorList<'a> {
     }
 }
 
+/// `step`: an integer that fits an i64. JSON's `-0` is an integer too,
+/// which parsers hand over as the float -0.0: a zero float reads as 0.
+fn de_step<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct StepVisitor;
+    impl Visitor<'_> for StepVisitor {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer step")
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("step {v} is larger than 2^63 - 1")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            if v == 0.0 {
+                Ok(0)
+            } else {
+                Err(E::invalid_type(de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(StepVisitor)
+}
+
 /// `time`: a number, a non-finite spelling, or null/absent.
 fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Ok(Option::<Num>::deserialize(d)?.map(|n| n.0))
@@ -296,6 +333,7 @@ fn de_notes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LineRecord<'a> {
     /// Step of the record.
+    #[serde(deserialize_with = "de_step")]
     pub step: i64,
     /// Wall-clock time, seconds since the epoch.
     #[serde(default, deserialize_with = "de_time")]
@@ -309,6 +347,10 @@ pub struct LineRecord<'a> {
     /// Notes.
     #[serde(default, deserialize_with = "de_notes")]
     pub notes: Vec<String>,
+    /// 2-D maps in file order; a bad map is kept as the reason it was
+    /// skipped, and the rest of the record still counts.
+    #[serde(default, borrow)]
+    pub maps: MapList<'a>,
 }
 
 impl LineRecord<'_> {
@@ -330,6 +372,12 @@ impl LineRecord<'_> {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             notes: self.notes.clone(),
+            maps: self
+                .maps
+                .0
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.as_ref().ok()?.clone())))
+                .collect(),
         }
     }
 }
@@ -344,8 +392,15 @@ impl fmt::Display for LineError {
     }
 }
 
+/// Deepest nesting of arrays and objects a line may have (the format needs
+/// three levels; unknown fields may add more). Deeper lines are malformed:
+/// the parser recurses once per level, and a line of `[[[[...` would
+/// otherwise overflow the stack.
+pub const MAX_NESTING: usize = 128;
+
 /// Parses one line (without its newline). Accepts Python's bare `NaN`,
-/// `Infinity` and `-Infinity` tokens; for such a line `scratch` receives a
+/// `Infinity` and `-Infinity` tokens, and reads numbers too large for an
+/// `f64` (`1e400`) as ±Infinity; for such a line `scratch` receives a
 /// rewritten copy that the returned record borrows from.
 pub fn parse_line<'a>(
     line: &'a [u8],
@@ -358,16 +413,68 @@ pub fn parse_line<'a>(
     if let Some(record) = super::fastpath::parse_common(line) {
         return Ok(record);
     }
+    parse_line_general(line, scratch)
+}
+
+/// [`parse_line`] without its fast path: the general deserialiser alone,
+/// which the fast path must agree with wherever it accepts a line (checked
+/// by a property test and the `jsonl_line` fuzz target).
+pub fn parse_line_general<'a>(
+    line: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<LineRecord<'a>, LineError> {
+    if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(LineError("expected a JSON object".into()));
+    }
+    if too_deep(line) {
+        return Err(LineError(format!(
+            "nested deeper than {MAX_NESTING} levels"
+        )));
+    }
     match sonic_rs::from_slice::<LineRecord>(line) {
         Ok(r) => Ok(r),
         Err(first) => {
-            if quote_bare_non_finite(line, scratch) {
+            if normalise(line, scratch) {
                 sonic_rs::from_slice::<LineRecord>(scratch).map_err(|e| describe(&e))
             } else {
                 Err(describe(&first))
             }
         }
     }
+}
+
+/// Whether arrays and objects in `line` nest deeper than [`MAX_NESTING`].
+fn too_deep(line: &[u8]) -> bool {
+    // Fewer brackets than the limit cannot nest deeper than it: one fast
+    // count settles nearly every line.
+    if memchr::memchr2_iter(b'[', b'{', line).count() <= MAX_NESTING {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in line {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn describe(e: &sonic_rs::Error) -> LineError {
@@ -384,9 +491,11 @@ fn describe(e: &sonic_rs::Error) -> LineError {
 }
 
 /// Copies `line` into `out` with bare `NaN`, `Infinity`, `-Infinity` tokens
-/// (outside strings) quoted. Returns false, leaving `out` unspecified, when
-/// the line has none.
-fn quote_bare_non_finite(line: &[u8], out: &mut Vec<u8>) -> bool {
+/// (outside strings) quoted, and numbers beyond the range of an `f64`
+/// written as `"Infinity"` or `"-Infinity"` (what the fast path and
+/// `float()` read them as). Returns false, leaving `out` unspecified, when
+/// there was nothing to change.
+fn normalise(line: &[u8], out: &mut Vec<u8>) -> bool {
     const TOKENS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
     out.clear();
     let mut changed = false;
@@ -419,6 +528,27 @@ fn quote_bare_non_finite(line: &[u8], out: &mut Vec<u8>) -> bool {
             out.push(b'"');
             i += tok.len();
             changed = true;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let len = line[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(line.len() - i);
+            let token = &line[i..i + len];
+            match fast_float2::parse::<f64, _>(token) {
+                Ok(v) if v.is_infinite() => {
+                    let spelled: &[u8] = if v > 0.0 {
+                        b"\"Infinity\""
+                    } else {
+                        b"\"-Infinity\""
+                    };
+                    out.extend_from_slice(spelled);
+                    changed = true;
+                }
+                _ => out.extend_from_slice(token),
+            }
+            i += len;
             continue;
         }
         out.push(b);
@@ -504,6 +634,64 @@ mod tests {
         assert_eq!(r.time, None);
         assert!(r.scalars["a/b"].is_nan());
         assert!(r.vectors.is_empty() && r.notes.is_empty());
+    }
+
+    #[test]
+    fn numbers_beyond_f64_read_as_infinity_on_every_path() {
+        for line in [
+            r#"{"step": 1, "scalars": {"a/b": 1e400, "a/c": -1e400}}"#,
+            r#"{"step": 1, "scalars": {"a/b": 1e400, "a/c": -1e400}, "notes": ["x"]}"#,
+            r#"{"step": 1, "scalars": {"a/b": 1e400, "a/c": -1e400}, "vectors": {"v/w": [1e999]}}"#,
+            r#"{"step": 1, "scalars": {"a\u002fb": 1e400, "a/c": -1E+400}}"#,
+            r#"{"step": 1, "scalars": {"a/b": 1e400, "a/c": -1e400, "n/x": NaN}}"#,
+        ] {
+            let r = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(r.scalars["a/b"], f64::INFINITY, "{line}");
+            assert_eq!(r.scalars["a/c"], f64::NEG_INFINITY, "{line}");
+        }
+        let r = parse(r#"{"step": 2, "vectors": {"v/w": [1e999, -1e999, 1e-999]}}"#).unwrap();
+        assert_eq!(
+            r.vectors["v/w"],
+            vec![f64::INFINITY, f64::NEG_INFINITY, 0.0]
+        );
+        // Inside strings nothing changes.
+        let r = parse(r#"{"step": 3, "notes": ["1e400"], "scalars": {"a/b": 1e400}}"#).unwrap();
+        assert_eq!(r.notes, vec!["1e400"]);
+    }
+
+    #[test]
+    fn minus_zero_is_step_zero_on_every_path() {
+        for line in [
+            r#"{"step": -0}"#,
+            r#"{"step": -0, "notes": ["resumed"]}"#,
+            r#"{"step": -0, "scalars": {"a/b": NaN}}"#,
+        ] {
+            assert_eq!(parse(line).map(|r| r.step), Ok(0), "{line}");
+        }
+        assert!(parse(r#"{"step": -1.5, "notes": []}"#).is_err());
+        assert!(parse(r#"{"step": 9223372036854775808}"#).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_malformed_not_a_stack_overflow() {
+        let n = 100_000;
+        let line = format!(r#"{{"step": 1, "x": {}{}}}"#, "[".repeat(n), "]".repeat(n));
+        // A thread with a small stack, like the dashboard's reader.
+        let err = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || parse(&line).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(err.0.contains("nested deeper than 128"), "{err}");
+        // Brackets inside strings do not count, and moderate nesting is fine.
+        let ok = format!(
+            r#"{{"step": 1, "notes": ["{}"], "x": {}{}}}"#,
+            "[".repeat(500),
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(parse(&ok).unwrap().notes[0].len(), 500);
     }
 
     #[test]

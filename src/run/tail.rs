@@ -1,10 +1,10 @@
 //! [`TailReader`]: incremental, crash-tolerant reading of a growing log.
 
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use super::follow::FollowedFile;
 use super::record::{parse_line, LineRecord};
 
 /// Longest line the reader accepts. A longer one is reported as malformed
@@ -25,6 +25,9 @@ pub enum ResetReason {
     },
     /// The path now names a different file (log rotation, atomic rewrite).
     Replaced,
+    /// The same file was rewritten in place: bytes already read changed
+    /// (see [`FollowedFile`](super::follow::FollowedFile)).
+    Rewritten,
 }
 
 impl fmt::Display for ResetReason {
@@ -35,6 +38,9 @@ impl fmt::Display for ResetReason {
                 "file shrank from {offset} to {len} bytes; read again from the start"
             ),
             ResetReason::Replaced => f.write_str("file was replaced; read again from the start"),
+            ResetReason::Rewritten => {
+                f.write_str("file was rewritten in place; read again from the start")
+            }
         }
     }
 }
@@ -101,35 +107,22 @@ pub struct PollStats {
     pub more: bool,
 }
 
-/// Identity of a file: device and inode where the platform has them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-#[cfg(unix)]
-fn file_id(m: &fs::Metadata) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    Some(FileId(m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(_: &fs::Metadata) -> Option<FileId> {
-    None
-}
-
 /// Reads a JSONL log incrementally from a remembered byte offset.
 ///
 /// * A last line without its newline is held back until the newline arrives:
 ///   never parsed half, never dropped.
-/// * A file that shrinks, or a path that now names another file, is read
-///   again from the start, announced by [`TailItem::Reset`].
+/// * A file that shrinks, a path that now names another file, or a file
+///   rewritten in place is read again from the start, announced by
+///   [`TailItem::Reset`].
 /// * A malformed line is reported with its line number and skipped.
 /// * A line over [`MAX_LINE_BYTES`] is reported without being buffered.
+/// * The file is open only during [`TailReader::poll`]: an idle reader holds
+///   no file descriptor ([`FollowedFile`]).
+/// * Only a regular file is read: a FIFO or a device is an error, never a
+///   read that blocks or never ends.
 #[derive(Debug)]
 pub struct TailReader {
-    path: PathBuf,
-    file: Option<File>,
-    id: Option<FileId>,
-    offset: u64,
+    file: FollowedFile,
     lines: u64,
     pending: Vec<u8>,
     skipping_long_line: bool,
@@ -140,10 +133,7 @@ impl TailReader {
     /// A reader of `path`, positioned at its start. Nothing is opened yet.
     pub fn new(path: impl Into<PathBuf>) -> TailReader {
         TailReader {
-            path: path.into(),
-            file: None,
-            id: None,
-            offset: 0,
+            file: FollowedFile::new(path),
             lines: 0,
             pending: Vec::new(),
             skipping_long_line: false,
@@ -153,12 +143,12 @@ impl TailReader {
 
     /// The file being read.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Bytes consumed so far (including a held partial line).
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.file.offset()
     }
 
     /// Complete lines consumed so far.
@@ -191,37 +181,22 @@ impl TailReader {
     ) -> io::Result<PollStats> {
         let max_bytes = max_bytes.max(1);
         let mut stats = PollStats::default();
-        let meta = fs::metadata(&self.path).map_err(|e| self.err(e))?;
-        let id = file_id(&meta);
-        let replaced = self.file.is_some() && id.is_some() && id != self.id;
-        let truncated = !replaced && meta.len() < self.offset;
-        if replaced || truncated {
-            let reason = if replaced {
-                ResetReason::Replaced
-            } else {
-                ResetReason::Truncated {
-                    offset: self.offset,
-                    len: meta.len(),
-                }
-            };
+        let Some(opened) = self.file.open()? else {
+            return Ok(stats);
+        };
+        let mut file = opened.file;
+        if let Some(reason) = opened.reset {
             self.restart();
             stats.reset = true;
             sink(TailItem::Reset(reason));
         }
-        if self.file.is_none() {
-            let mut file = File::open(&self.path).map_err(|e| self.err(e))?;
-            let opened = file.metadata().map_err(|e| self.err(e))?;
-            self.id = file_id(&opened);
-            file.seek(SeekFrom::Start(self.offset))
-                .map_err(|e| self.err(e))?;
-            self.file = Some(file);
-        }
-        if meta.len() == self.offset && !stats.reset {
+        let offset = self.file.offset();
+        if opened.len == offset && !stats.reset {
             return Ok(stats);
         }
         // Sized to what was appended, so that many idle readers hold no
         // large buffers between polls.
-        let growth = meta.len().saturating_sub(self.offset).max(4096);
+        let growth = opened.len.saturating_sub(offset).max(4096);
         let mut chunk = vec![0; growth.min(READ_CHUNK as u64).min(max_bytes) as usize];
         loop {
             let left = max_bytes - stats.bytes;
@@ -230,14 +205,13 @@ impl TailReader {
                 break;
             }
             let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let file = self.file.as_mut().expect("opened above");
             let n = match file.read(&mut chunk[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.err(e)),
+                Err(e) => return Err(crate::files::with_path(e, self.file.path())),
             };
-            self.offset += n as u64;
+            self.file.consumed(&chunk[..n]);
             stats.bytes += n as u64;
             self.consume(&chunk[..n], &mut stats, sink);
         }
@@ -246,52 +220,50 @@ impl TailReader {
 
     /// Treats a held partial last line as complete: for headless readers of
     /// a finished run whose last line lacks its newline. A valid record is
-    /// delivered; anything else is reported as malformed ("partial last
-    /// line"). Returns whether there was anything held.
-    pub fn finish(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> bool {
+    /// delivered; anything else is returned, not delivered as malformed: a
+    /// writer may still be writing it, or have crashed mid-line.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(TailItem<'_>)) -> Option<PartialLine> {
         if self.skipping_long_line {
             self.skipping_long_line = false;
             self.lines += 1;
-            sink(TailItem::Malformed {
+            return Some(PartialLine {
                 line: self.lines,
+                bytes: None,
                 reason: too_long(),
             });
-            return true;
         }
         if self.pending.is_empty() {
-            return false;
+            return None;
         }
         self.lines += 1;
         let line = self.lines;
         let mut stats = PollStats::default();
         let pending = std::mem::take(&mut self.pending);
+        let mut partial = None;
         deliver(
             &pending,
             line,
             &mut self.scratch,
             &mut stats,
             &mut |item| match item {
-                TailItem::Malformed { line, reason } => sink(TailItem::Malformed {
-                    line,
-                    reason: format!("partial last line without a newline: {reason}"),
-                }),
+                TailItem::Malformed { line, reason } => {
+                    partial = Some(PartialLine {
+                        line,
+                        bytes: Some(pending.len()),
+                        reason,
+                    })
+                }
                 other => sink(other),
             },
         );
-        true
+        partial
     }
 
+    /// Forgets the lines read (the file was already restarted).
     fn restart(&mut self) {
-        self.file = None;
-        self.id = None;
-        self.offset = 0;
         self.lines = 0;
         self.pending.clear();
         self.skipping_long_line = false;
-    }
-
-    fn err(&self, e: io::Error) -> io::Error {
-        super::with_path(e, &self.path)
     }
 
     /// Splits freshly read bytes into lines.
@@ -343,6 +315,18 @@ impl TailReader {
     }
 }
 
+/// A last line without its newline that is not a complete record, as
+/// [`TailReader::finish`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialLine {
+    /// Its 1-based line number.
+    pub line: u64,
+    /// Its length in bytes (`None` when it was too long to hold).
+    pub bytes: Option<usize>,
+    /// Why it is not a record.
+    pub reason: String,
+}
+
 fn too_long() -> String {
     format!("line longer than {} MiB", MAX_LINE_BYTES >> 20)
 }
@@ -364,6 +348,8 @@ fn deliver(
     sink: &mut dyn FnMut(TailItem<'_>),
 ) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // A byte-order mark, as some Windows editors write at the start of a file.
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return;
     }
@@ -388,6 +374,7 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::io::Write;
 
     #[derive(Debug, PartialEq)]
@@ -476,11 +463,14 @@ mod tests {
         let mut r = TailReader::new(&p);
         assert_eq!(poll(&mut r), vec![Seen::Rec(3, 1)]);
         let mut steps = Vec::new();
-        assert!(r.finish(&mut |i| {
-            if let TailItem::Record { record, .. } = i {
-                steps.push(record.step)
-            }
-        }));
+        assert_eq!(
+            r.finish(&mut |i| {
+                if let TailItem::Record { record, .. } = i {
+                    steps.push(record.step)
+                }
+            }),
+            None
+        );
         assert_eq!(steps, vec![2]);
     }
 
@@ -511,6 +501,29 @@ mod tests {
             .unwrap();
         assert!(stats.reset && !stats.more);
         assert_eq!(items, vec![Seen::Reset, Seen::Rec(1, 7)]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"\xef\xbb\xbf{\"step\": 1}\n{\"step\": 2}\n");
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r), vec![Seen::Rec(1, 1), Seen::Rec(2, 2)]);
+    }
+
+    #[test]
+    fn an_unfinished_last_line_is_returned_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.jsonl");
+        append(&p, b"{\"step\": 1}\n{\"step\": 2, \"sca");
+        let mut r = TailReader::new(&p);
+        assert_eq!(poll(&mut r), vec![Seen::Rec(1, 1)]);
+        let partial = r
+            .finish(&mut |i| panic!("nothing delivered: {i:?}"))
+            .unwrap();
+        assert_eq!((partial.line, partial.bytes), (2, Some(16)));
+        assert!(!partial.reason.is_empty());
     }
 
     #[test]

@@ -50,16 +50,23 @@ impl RunMeta {
         }
     }
 
-    /// Reads `meta.json` from a run folder.
+    /// Reads `meta.json` from a run folder: a regular file of at most
+    /// [`MAX_META_BYTES`](crate::files::MAX_META_BYTES). Errors name the file.
     pub fn read(dir: &Path) -> io::Result<RunMeta> {
         let path = dir.join(META_FILE);
-        let text = fs::read(&path)?;
-        serde_json::from_slice(&text).map_err(|e| {
+        let text = crate::files::read_bounded(&path, crate::files::MAX_META_BYTES)?;
+        RunMeta::from_slice(&text).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: {e}", path.display()),
             )
         })
+    }
+
+    /// Parses the bytes of a `meta.json` (JSON nested deeper than 128
+    /// levels is an error, not a stack overflow).
+    pub fn from_slice(bytes: &[u8]) -> serde_json::Result<RunMeta> {
+        serde_json::from_slice(bytes)
     }
 }
 

@@ -7,17 +7,63 @@
 //! record shared by all of its metrics.
 
 pub mod index;
+pub mod maps;
 
 use std::ops::{Range, RangeInclusive};
 
 use rustc_hash::FxHashMap;
 
 pub use index::{Extent, MinMaxIndex, NonFinite, FANOUT};
+pub use maps::{MapSeries, MapStore};
 
 use crate::run::LineRecord;
 
 /// Number of a metric within its run.
 pub type MetricId = usize;
+
+/// Most distinct metric names one run keeps, scalars and vectors together
+/// (docs/FORMAT.md). Values of further names are counted, not kept: each
+/// name costs several hundred bytes before its first point, so a log of
+/// millions of names would otherwise take gigabytes.
+pub const MAX_NAMES: usize = 10_000;
+
+/// Longest metric name kept, in bytes; values of longer names are counted,
+/// not kept.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// Values a store did not keep because of a name limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// Values whose name would have been one more than [`MAX_NAMES`].
+    pub over_count: u64,
+    /// Values whose name is longer than [`MAX_NAME_BYTES`].
+    pub too_long: u64,
+}
+
+impl Refused {
+    /// Whether any value was refused.
+    pub fn any(&self) -> bool {
+        self.over_count + self.too_long > 0
+    }
+
+    /// What was refused, in words, one line per limit.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.over_count > 0 {
+            out.push(format!(
+                "{} value(s) not kept: their metric names are beyond the limit of {MAX_NAMES} names per run",
+                self.over_count
+            ));
+        }
+        if self.too_long > 0 {
+            out.push(format!(
+                "{} value(s) not kept: their metric names are longer than {MAX_NAME_BYTES} bytes",
+                self.too_long
+            ));
+        }
+        out
+    }
+}
 
 /// One scalar metric of a run.
 #[derive(Debug, Clone, Default)]
@@ -99,10 +145,13 @@ pub struct RunStore {
     vector_ids: FxHashMap<Box<str>, usize>,
     vectors: Vec<VectorSeries>,
     notes: Vec<(u32, String)>,
+    maps: MapStore,
     /// The metric of the last value stored (see [`Series::successor`]).
     last_metric: MetricId,
     /// Reused by [`RunStore::push_merging`].
-    scratch_ids: Vec<MetricId>,
+    scratch_ids: Vec<Option<MetricId>>,
+    /// Values not kept because of a name limit.
+    refused: Refused,
 }
 
 impl Default for RunStore {
@@ -123,8 +172,10 @@ impl RunStore {
             vector_ids: FxHashMap::default(),
             vectors: Vec::new(),
             notes: Vec::new(),
+            maps: MapStore::default(),
             last_metric: NO_METRIC,
             scratch_ids: Vec::new(),
+            refused: Refused::default(),
         }
     }
 
@@ -188,6 +239,12 @@ impl RunStore {
         self.metrics.iter().map(|s| &*s.name)
     }
 
+    /// Values not kept because of the name limits ([`MAX_NAMES`],
+    /// [`MAX_NAME_BYTES`]).
+    pub fn refused(&self) -> Refused {
+        self.refused
+    }
+
     /// Number of scalar metrics.
     pub fn metric_count(&self) -> usize {
         self.metrics.len()
@@ -224,6 +281,11 @@ impl RunStore {
         })
     }
 
+    /// The 2-D maps (region maps of a slice), by name.
+    pub fn maps(&self) -> &MapStore {
+        &self.maps
+    }
+
     /// Bytes of heap the stored data holds (capacity, not just length).
     pub fn heap_bytes(&self) -> usize {
         self.steps.capacity() * 8
@@ -234,6 +296,7 @@ impl RunStore {
                 .iter()
                 .map(|v| v.data.capacity() * 8 + v.records.capacity() * 4 + v.starts.capacity() * 8)
                 .sum::<usize>()
+            + self.maps.heap_bytes()
     }
 
     /// Total number of scalar points.
@@ -260,8 +323,9 @@ impl RunStore {
     pub fn push(&mut self, r: &LineRecord<'_>) {
         let rec = self.open_record(r.step, r.time);
         for (name, v) in &r.scalars.0 {
-            let id = self.resolve(name);
-            self.metrics[id].push(rec, *v);
+            if let Some(id) = self.resolve(name) {
+                self.metrics[id].push(rec, *v);
+            }
         }
         self.append_vectors_and_notes(rec, r);
     }
@@ -281,6 +345,7 @@ impl RunStore {
         let clash = self.steps[last] != r.step
             || ids
                 .iter()
+                .flatten()
                 .any(|&id| self.metrics[id].records.last() == Some(&rec))
             || r.vectors.0.iter().any(|(name, _)| {
                 self.vector_ids
@@ -293,14 +358,18 @@ impl RunStore {
             rec
         };
         for (&id, (_, v)) in ids.iter().zip(&r.scalars.0) {
-            self.metrics[id].push(rec, *v);
+            if let Some(id) = id {
+                self.metrics[id].push(rec, *v);
+            }
         }
         self.scratch_ids = ids;
         self.append_vectors_and_notes(rec, r);
     }
 
-    /// The id of scalar metric `name`, created (empty) if new.
-    pub fn metric_id_or_insert(&mut self, name: &str) -> MetricId {
+    /// The id of scalar metric `name`, created (empty) if new; `None`, and
+    /// the value counted as [refused](RunStore::refused), when a name limit
+    /// keeps it out.
+    pub fn metric_id_or_insert(&mut self, name: &str) -> Option<MetricId> {
         self.intern_metric(name)
     }
 
@@ -338,28 +407,29 @@ impl RunStore {
     /// compare instead of a hash lookup, right for nearly every value of a
     /// log that repeats its order (JSONL records, TensorBoard's tag cycle).
     #[inline]
-    fn resolve(&mut self, name: &str) -> MetricId {
+    fn resolve(&mut self, name: &str) -> Option<MetricId> {
         let prev = self.last_metric;
         if prev != NO_METRIC {
             let guess = self.metrics[prev].successor;
             if guess != NO_METRIC && *self.metrics[guess].name == *name {
                 self.last_metric = guess;
-                return guess;
+                return Some(guess);
             }
         }
-        let id = self.intern_metric(name);
+        let id = self.intern_metric(name)?;
         if prev != NO_METRIC {
             self.metrics[prev].successor = id;
         }
         self.last_metric = id;
-        id
+        Some(id)
     }
 
     /// Adds the vectors and notes of `r` to record `rec`.
     fn append_vectors_and_notes(&mut self, rec: u32, r: &LineRecord<'_>) {
         for (name, values) in &r.vectors.0 {
-            let id = match self.vector_ids.get(&**name) {
-                Some(&id) => id,
+            let id = match self.vector_ids.get(&**name).copied() {
+                Some(id) => id,
+                None if !self.admit(name) => continue,
                 None => {
                     let id = self.vectors.len();
                     self.vectors.push(VectorSeries {
@@ -379,16 +449,36 @@ impl RunStore {
         for n in &r.notes {
             self.notes.push((rec, n.clone()));
         }
+        self.maps.push(rec, &r.maps);
     }
 
-    fn intern_metric(&mut self, name: &str) -> MetricId {
-        if let Some(&id) = self.metric_ids.get(name) {
-            return id;
+    fn intern_metric(&mut self, name: &str) -> Option<MetricId> {
+        if name.len() <= MAX_NAME_BYTES {
+            if let Some(&id) = self.metric_ids.get(name) {
+                return Some(id);
+            }
+        }
+        if !self.admit(name) {
+            return None;
         }
         let id = self.metrics.len();
         self.metrics.push(Series::new(name));
         self.metric_ids.insert(name.into(), id);
-        id
+        Some(id)
+    }
+
+    /// Whether a new name may be added; counts the value as refused if not.
+    #[cold]
+    fn admit(&mut self, name: &str) -> bool {
+        if name.len() > MAX_NAME_BYTES {
+            self.refused.too_long += 1;
+            false
+        } else if self.metrics.len() + self.vectors.len() >= MAX_NAMES {
+            self.refused.over_count += 1;
+            false
+        } else {
+            true
+        }
     }
 }
 

@@ -86,6 +86,28 @@ pub struct TrainArgs {
     /// multiple of --log-every [default: the sensitivity cadence, 10 × --log-every].
     #[arg(long, value_name = "N")]
     pub send_every: Option<u64>,
+    /// The region map's slice goes through these three training points
+    /// (positions in split.json's `train` list), as A, B, C [default: three
+    /// of different classes drawn from the seed].
+    #[arg(long, value_name = "I,J,K", value_parser = parse_anchors)]
+    pub map_anchors: Option<[usize; 3]>,
+}
+
+/// `I,J,K`: three training-set positions.
+fn parse_anchors(s: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || format!("expected three training-set positions such as 12,407,771, got `{s}`");
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let mut out = [0; 3];
+    for (o, p) in out.iter_mut().zip(&parts) {
+        *o = p.parse().map_err(|_| bad())?;
+    }
+    if out[0] == out[1] || out[1] == out[2] || out[0] == out[2] {
+        return Err(format!("the three anchors must differ, got `{s}`"));
+    }
+    Ok(out)
 }
 
 impl TrainArgs {
@@ -133,6 +155,9 @@ impl TrainArgs {
         set(&mut c.send_frac, self.send_frac);
         if self.send_every.is_some() {
             c.send_every = self.send_every;
+        }
+        if self.map_anchors.is_some() {
+            c.map_anchors = self.map_anchors;
         }
         if let Some(b) = self.batch_size {
             c.batch_size = Some(b);

@@ -216,6 +216,7 @@ impl Preset {
             checkpoint_every: 0,
             send_frac: 0.0,
             send_every: None,
+            map_anchors: None,
         };
         match self {
             // Fig. 2: `--lr 0.0005 --num_epochs 20000 --train_fraction 0.4
@@ -354,6 +355,12 @@ pub struct TrainConfig {
     /// `None` = the sensitivity cadence ([`TrainConfig::send_interval`]).
     #[serde(default)]
     pub send_every: Option<u64>,
+    /// The three training points (positions in the training set, as in
+    /// `split.json`) the region map's slice goes through, A, B, C; `None`:
+    /// three of different classes drawn from the seed. The trainer writes
+    /// the ones it used into `meta.json`.
+    #[serde(default)]
+    pub map_anchors: Option<[usize; 3]>,
 }
 
 impl TrainConfig {

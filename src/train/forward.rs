@@ -18,6 +18,10 @@
 //! generic `gather`, whose per-element index arithmetic took 16 % of a
 //! training step of the reference MLP (measured with `perf`); this kernel
 //! copies whole rows of the transposed weight.
+//!
+//! The hidden and logits layers' products run on [`linear`], dfdx's
+//! `UnbiasedLinear` on a newer gemm; the test below checks that its logits
+//! and gradients are dfdx's bit for bit.
 
 use std::sync::Arc;
 
@@ -151,8 +155,22 @@ impl<const IN: usize, const OUT: usize> TrainForward<IN, OUT> for ModularBuilt<I
             Inputs::Dense(x) => self.last_hidden(x.clone().put_tape(tape)),
             Inputs::Pairs { a, b } => {
                 let h0 = self.1.forward(pair_sum(&self.0.weight, a, b, tape));
-                self.3.forward(self.2.forward(h0))
+                self.3.forward(linear(h0, &self.2.weight))
             }
+        }
+    }
+
+    fn logits_of<T: Tape<f32, Cpu>>(
+        &self,
+        x: &Inputs<IN>,
+        tape: T,
+        mask: Option<&HiddenMask>,
+    ) -> Rows<OUT, T> {
+        let h = self.last_hidden_of(x, tape);
+        match (x, mask) {
+            (Inputs::Pairs { .. }, None) => linear(h, &self.4.weight),
+            (_, Some(m)) => self.head_masked(h, m),
+            (Inputs::Dense(_), None) => self.head(h),
         }
     }
 }
@@ -204,6 +222,103 @@ fn pair_sum<const H: usize, const IN: usize, T: Tape<f32, Cpu>>(
         });
     }
     z.put_tape(tape)
+}
+
+/// `y = x Wᵀ` for `W` `[O, I]`: dfdx's `UnbiasedLinear::forward` (the same
+/// products, summed in the kernel's own order), recorded on the tape with
+/// `dx += dy W` and `dW += dyᵀ x` as its backward.
+///
+/// dfdx 0.13 runs its products on gemm 0.15, whose AVX-512 kernels need a
+/// nightly compiler; these three products are the bulk of a training step
+/// of the reference MLP, and gemm 0.19 runs them with AVX-512 on stable
+/// Rust where the processor has it (it chooses its kernel at run time).
+fn linear<const I: usize, const O: usize, T: Tape<f32, Cpu>>(
+    x: Rows<I, T>,
+    w: &Tensor<Rank2<O, I>, f32, Cpu>,
+) -> Rows<O, T> {
+    let (x, mut tape) = x.split_tape();
+    let n = x.shape().0;
+    let (xv, wv) = (x.as_vec(), w.as_vec());
+    let mut y = vec![0.0f32; n * O];
+    // y[n, O] = x[n, I] · Wᵀ, Wᵀ[i, o] = W[o * I + i].
+    product(n, I, O, (&xv, I, 1), (&wv, 1, I), &mut y, false);
+    let y = w.device().tensor_from_vec(y, (n, Const::<O>));
+    if T::OWNS_TAPE {
+        let (out, x, w) = (y.clone(), x, w.clone());
+        tape.add_backward_op(move |grads| {
+            let dy = grads.get_or_alloc_mut(&out)?.clone();
+            // dx[n, I] += dy[n, O] · W[O, I]
+            product(
+                n,
+                O,
+                I,
+                (&dy, O, 1),
+                (&wv, I, 1),
+                grads.get_or_alloc_mut(&x)?,
+                true,
+            );
+            // dW[O, I] += dyᵀ[O, n] · x[n, I]
+            product(
+                O,
+                n,
+                I,
+                (&dy, 1, O),
+                (&xv, I, 1),
+                grads.get_or_alloc_mut(&w)?,
+                true,
+            );
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+/// `c[m, n] (+)= a[m, k] · b[k, n]`, `c` row-major and contiguous, `a` and
+/// `b` given as `(values, row stride, column stride)`; added to `c` when
+/// `accumulate`, else written over it.
+fn product(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: (&[f32], usize, usize),
+    b: (&[f32], usize, usize),
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs
+    };
+    assert_eq!(c.len(), m * n, "product: output of {m}×{n}");
+    assert!(a.0.len() > last(m, k, a.1, a.2), "product: a too short");
+    assert!(b.0.len() > last(k, n, b.1, b.2), "product: b too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the asserts above keep every index gemm reads or writes
+    // inside `a`, `b` and `c`, which do not alias (`c` is borrowed mutably).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.0.as_ptr(),
+            a.2 as isize,
+            a.1 as isize,
+            b.0.as_ptr(),
+            b.2 as isize,
+            b.1 as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
+    }
 }
 
 /// The transpose of row-major `[rows, cols]` `m`.
@@ -260,7 +375,10 @@ mod tests {
         };
         let (fast0, fast4) = grad(&pairs);
         let (slow0, slow4) = grad(&dense);
-        assert_eq!(fast4, slow4, "layers after the first see the same values");
+        assert_eq!(
+            fast4, slow4,
+            "layers after the first see the same values, from the same products"
+        );
         let scale = slow0.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         for (f, s) in fast0.iter().zip(&slow0) {
             assert!((f - s).abs() <= 1e-5 * scale, "{f} vs {s}");

@@ -31,7 +31,7 @@ pub use perp_grad::project_out;
 pub use send::{hidden_mask, HiddenMask, MaskableMlp};
 pub use trainer::{checkpoint_path, GlyphMlp, ModularMlp, CHECKPOINT_DIR, HIDDEN, SPLIT_FILE};
 
-use crate::diag::DiagError;
+use crate::diag::{choose_anchors, Anchors, DiagError};
 use crate::run::{RunMeta, RunWriter};
 
 /// Why training could not start or stopped with an error.
@@ -102,6 +102,18 @@ fn prepare(
     progress: bool,
 ) -> Result<trainer::Session, TrainError> {
     let data = dataset(config)?;
+    // The region map's anchors, chosen now so that meta.json records them.
+    let anchors = match config.map_anchors {
+        Some(idx) => Anchors::Indices(idx),
+        None => Anchors::Seeded,
+    };
+    let x: Vec<f64> = data.train.x.iter().map(|&v| f64::from(v)).collect();
+    let chosen = choose_anchors(&x, &data.train.y, anchors, config.seed)
+        .map_err(|e| TrainError::Config(format!("--map-anchors: {e}")))?;
+    let config = &TrainConfig {
+        map_anchors: Some(chosen),
+        ..config.clone()
+    };
     let value = serde_json::to_value(config).map_err(|e| TrainError::Config(e.to_string()))?;
     let name = run_dir
         .file_name()

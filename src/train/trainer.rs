@@ -19,7 +19,8 @@ use super::loss::{self, LossEval};
 use super::send::SendDropper;
 use super::{perp_grad, TrainError, TrainSummary};
 use crate::diag::{
-    Cadence, CollapseLoss, DiagData, Recorder, RecorderConfig, ReluMlp, SoftmaxDtype,
+    Anchors, Cadence, CollapseLoss, DiagData, Recorder, RecorderConfig, ReluMlp, SliceConfig,
+    SoftmaxDtype,
 };
 use crate::run::{Record, RunWriter, FINISHED_NOTE};
 
@@ -227,6 +228,10 @@ where
                 ..Cadence::default()
             },
             collapse: collapse_test(c.loss),
+            region_map: Some(SliceConfig {
+                anchors: c.map_anchors.map_or(Anchors::Seeded, Anchors::Indices),
+                ..SliceConfig::default()
+            }),
             seed: c.seed,
             ..RecorderConfig::default()
         },

@@ -3,15 +3,17 @@
 use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
+use super::events::EventsPane;
 use super::filter::MetricFilter;
 use super::live::RunSet;
 use super::live::SharedRuns;
 use super::panels::PanelId;
-use super::plot::{RecordLimit, XMode, XView};
+use super::plot::{run_domain, union_domain, RecordLimit, XMode, XView};
 use super::replay::Replay;
 use super::run_state::{age_text, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
+use super::ui::MapColour;
 use super::widgets::heatmap::HeatScale;
 use crate::analysis::Event;
 
@@ -24,6 +26,8 @@ pub enum Action {
     Back,
     /// Show or hide the key overlay.
     ToggleHelp,
+    /// Scroll the key overlay to this row.
+    ScrollHelp(u16),
     /// Focus the next panel.
     NextPanel,
     /// Focus the previous panel.
@@ -68,6 +72,10 @@ pub enum Action {
     ToggleBreakdown,
     /// Sensitivity heatmap: next layer.
     NextLayer,
+    /// Linear regions: LC curves or the region map of the slice.
+    ToggleRegionMap,
+    /// Region map: colour by region or by predicted class.
+    ToggleMapColour,
     /// Show or hide the value cursor.
     ToggleCursor,
     /// Move the cursor by this fraction of the window.
@@ -92,10 +100,20 @@ pub enum Action {
     SeekStart,
     /// Replay: to the last record.
     SeekEnd,
-    /// Replay: to the next event.
+    /// Select the next event and move the charts (a replay: the clock) to it.
     NextEvent,
-    /// Replay: to the previous event.
+    /// Select the previous event and move the charts (a replay: the clock) to it.
     PrevEvent,
+    /// Events pane: open (and focus), focus, or close.
+    ToggleEvents,
+    /// Events pane: full height, or back.
+    MaximiseEvents,
+    /// Events pane: move the selection by this many events.
+    MoveEvent(isize),
+    /// Events pane: select event `i` of the highlighted run (a click).
+    SelectEvent(usize),
+    /// Move the charts (a replay: the clock, paused) to the current event.
+    JumpToEvent,
     /// Replay: real time passed while playing.
     ReplayTick(Instant),
     /// Runs list: full list or one-line selector (default: by width).
@@ -119,6 +137,8 @@ pub struct App {
     pub fullscreen: bool,
     /// Key overlay shown.
     pub help: bool,
+    /// First row of the key overlay on show (scrolled).
+    pub help_scroll: u16,
     /// Highlighted run in the list.
     pub highlighted: usize,
     /// Runs selected for overlay (empty: the highlighted run alone).
@@ -143,6 +163,10 @@ pub struct App {
     pub per_layer: bool,
     /// Sensitivity layer shown (index into the `sens/` vectors).
     pub layer: usize,
+    /// The linear-regions panel shows the region map instead of the curves.
+    pub region_map: bool,
+    /// What the region map is coloured by.
+    pub map_colour: MapColour,
     /// The time the screen is drawn for.
     pub now: SystemTime,
     /// The user asked to leave.
@@ -156,6 +180,8 @@ pub struct App {
     pub pages: [isize; 6],
     /// Colour scale of the heatmap.
     pub heat_scale: HeatScale,
+    /// The events pane and the selected event.
+    pub events: EventsPane,
 }
 
 impl App {
@@ -169,6 +195,7 @@ impl App {
             focus: PanelId::Loss,
             fullscreen: false,
             help: false,
+            help_scroll: 0,
             highlighted: 0,
             overlay: BTreeSet::new(),
             view: XView::default(),
@@ -181,12 +208,15 @@ impl App {
             paused: None,
             per_layer: false,
             layer: 0,
+            region_map: false,
+            map_colour: MapColour::Region,
             now,
             quit: false,
             replay: None,
             runs_flip: false,
             pages: [0; 6],
             heat_scale: HeatScale::default(),
+            events: EventsPane::default(),
         }
     }
 
@@ -198,18 +228,42 @@ impl App {
             Action::Back => {
                 if self.help {
                     self.help = false;
+                    self.help_scroll = 0;
                 } else if self.filter_input.is_some() {
                     self.filter_input = None;
+                } else if self.events.maximised {
+                    self.events.maximised = false;
+                } else if self.events.open {
+                    self.events.open = false;
+                    self.events.focused = false;
                 } else if self.fullscreen {
                     self.fullscreen = false;
                 } else {
                     self.quit = true;
                 }
             }
-            Action::ToggleHelp => self.help = !self.help,
-            Action::NextPanel => self.focus = PanelId::ALL[(self.focus.index() + 1) % 6],
-            Action::PrevPanel => self.focus = PanelId::ALL[(self.focus.index() + 5) % 6],
-            Action::Focus(p) => self.focus = p,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::ScrollHelp(to) => {
+                if to == self.help_scroll {
+                    return false;
+                }
+                self.help_scroll = to;
+            }
+            Action::NextPanel => {
+                self.focus = PanelId::ALL[(self.focus.index() + 1) % 6];
+                self.events.focused = false;
+            }
+            Action::PrevPanel => {
+                self.focus = PanelId::ALL[(self.focus.index() + 5) % 6];
+                self.events.focused = false;
+            }
+            Action::Focus(p) => {
+                self.focus = p;
+                self.events.focused = false;
+            }
             Action::ToggleFullscreen => self.fullscreen = !self.fullscreen,
             Action::Pan(by) => self.view = self.view.pan(by),
             Action::Zoom(f) => self.view = self.view.zoom(f),
@@ -221,7 +275,10 @@ impl App {
                 let i = self.focus.index();
                 self.log_y[i] = !self.log_y[i];
             }
-            Action::NextXMode => self.x_mode = self.x_mode.next(),
+            Action::NextXMode => {
+                self.x_mode = self.x_mode.next();
+                self.follow_anchor();
+            }
             Action::SmoothMore | Action::SmoothLess => {
                 let k = WEIGHTS
                     .iter()
@@ -245,12 +302,14 @@ impl App {
                 if i < n_runs {
                     self.highlighted = i;
                     self.focus = PanelId::Runs;
+                    self.events.focused = false;
                 }
             }
             Action::ToggleOverlay => {
                 if self.highlighted < n_runs && !self.overlay.remove(&self.highlighted) {
                     self.overlay.insert(self.highlighted);
                 }
+                self.follow_anchor();
             }
             // A new filter starts empty (the applied one shows on the
             // status line; Esc keeps it).
@@ -286,6 +345,8 @@ impl App {
             }
             Action::ToggleBreakdown => self.per_layer = !self.per_layer,
             Action::NextLayer => self.layer = self.layer.wrapping_add(1),
+            Action::ToggleRegionMap => self.region_map = !self.region_map,
+            Action::ToggleMapColour => self.map_colour = self.map_colour.toggle(),
             Action::ToggleCursor => {
                 self.cursor = match self.cursor {
                     Some(_) => None,
@@ -303,6 +364,8 @@ impl App {
                 }
                 let runs = self.runs.clone();
                 self.smooth.refresh(&runs.read().feeds);
+                self.follow_anchor();
+                self.release_passed_selection();
                 // While paused the charts do not move; the status line
                 // counts what arrived, so it still redraws.
             }
@@ -322,9 +385,18 @@ impl App {
             | Action::SeekTo(_)
             | Action::SeekStart
             | Action::SeekEnd
-            | Action::NextEvent
+            | Action::ReplayTick(_) => {
+                let changed = self.update_replay(action);
+                self.release_passed_selection();
+                return changed;
+            }
+            Action::NextEvent
             | Action::PrevEvent
-            | Action::ReplayTick(_) => return self.update_replay(action),
+            | Action::ToggleEvents
+            | Action::MaximiseEvents
+            | Action::MoveEvent(_)
+            | Action::SelectEvent(_)
+            | Action::JumpToEvent => return self.update_events(action),
         }
         true
     }
@@ -343,8 +415,6 @@ impl App {
             Action::SeekTo(f) => r.clock.seek_fraction(f),
             Action::SeekStart => r.clock.home(),
             Action::SeekEnd => r.clock.end(),
-            Action::NextEvent => return r.clock.next_mark(&r.marks),
-            Action::PrevEvent => return r.clock.prev_mark(&r.marks),
             Action::ReplayTick(now) => return r.tick(now),
             _ => {}
         }
@@ -389,6 +459,20 @@ impl App {
         self.paused
             .as_ref()
             .map(|p| p.get(run).copied().unwrap_or(0))
+    }
+
+    /// The x domain of runs `shown` in the current mode, up to the records
+    /// on show (what the charts' view is a part of).
+    pub fn x_domain(
+        &self,
+        feeds: &[crate::source::RunFeed],
+        shown: &[usize],
+    ) -> Option<(f64, f64)> {
+        union_domain(
+            shown
+                .iter()
+                .filter_map(|&r| run_domain(&feeds[r].store, self.x_mode, self.limit(r))),
+        )
     }
 
     /// The events of run `run` that lie within the records on show.

@@ -12,21 +12,27 @@ use super::panels::PanelId;
 pub const KEYS: &[(&str, &str)] = &[
     (
         "q  Esc",
-        "quit (Esc first closes help, filter, full screen)",
+        "quit (Esc first closes help, filter, events pane, full screen)",
     ),
     ("Tab  S-Tab", "next / previous panel"),
     (
         "1-6",
         "panel: 1 runs 2 loss 3 collapse 4 regions 5 sensitivity 6 other",
     ),
-    ("Enter", "focused panel full screen / back"),
+    (
+        "Enter",
+        "focused panel full screen / back; in the events pane: go to the event",
+    ),
     ("←→  h l", "pan the x axis"),
     ("+  -", "zoom in / out on x (mouse wheel too)"),
     ("0", "reset zoom, pan and cursor; follow new data"),
     ("y", "log y axis on the focused panel"),
     ("x", "x axis: step, log step, wall clock, relative time"),
     ("s  S", "more / less smoothing (debiased EMA)"),
-    ("↑↓  j k", "move in the runs list"),
+    (
+        "↑↓  j k",
+        "move in the runs list (in the events pane when it has the focus)",
+    ),
     (
         "space",
         "select the run for overlay (several runs, one legend)",
@@ -42,8 +48,22 @@ pub const KEYS: &[(&str, &str)] = &[
     ("g", "heatmap colours: log, linear, per row"),
     ("{  }", "previous / next page of the focused panel's charts"),
     ("r", "runs: full list or one-line selector"),
-    ("?", "this help"),
-    ("click", "select a panel or a run"),
+    (
+        "e",
+        "events pane: open / close (focus it again after Tab or a digit)",
+    ),
+    (
+        "E",
+        "events pane full height (to read long messages), or back",
+    ),
+    (
+        "n  N",
+        "select the next / previous event and show it on the charts",
+    ),
+    ("m", "linear regions: LC curves / region map of the slice"),
+    ("M", "region map colour: by region / by predicted class"),
+    ("?", "this help (↑↓ scroll it)"),
+    ("click", "select a panel, a run or an event"),
 ];
 
 /// Replay's own keys, listed first in its help overlay.
@@ -56,7 +76,10 @@ pub const REPLAY_KEYS: &[(&str, &str)] = &[
     ("←→", "seek back / on by 1% of the run"),
     ("PgUp PgDn", "seek back / on by 10%"),
     ("Home End", "to the start / the end"),
-    ("n  N", "next / previous event (◇ ◆ ◈ on the scrubber)"),
+    (
+        "n  N",
+        "to the next / previous event (◇ ◆ ◈ on the scrubber), selected",
+    ),
 ];
 
 /// The keys the help overlay lists: in replay, its own keys first and the
@@ -68,9 +91,12 @@ pub fn keys(replay: bool) -> Vec<(&'static str, &'static str)> {
     let mut out = REPLAY_KEYS.to_vec();
     for &(k, what) in KEYS {
         match k {
-            "space" | "p" => {}
+            "space" | "p" | "n  N" => {}
             "←→  h l" => out.push(("h l", "pan the x axis")),
-            "click" => out.push(("click", "select a panel or a run; the scrubber: seek")),
+            "click" => out.push((
+                "click",
+                "select a panel, a run or an event; the scrubber: seek",
+            )),
             _ => out.push((k, what)),
         }
     }
@@ -91,19 +117,46 @@ pub struct Hits {
     pub run_cells: Vec<(Rect, usize)>,
     /// Every chart drawn, with its axis labels and legend.
     pub charts: Vec<super::ui::ChartDrawn>,
+    /// The events pane: its area, its list rows, and the index of the
+    /// event on the first row.
+    pub events: Option<(Rect, Rect, usize)>,
+    /// How many rows the help overlay can scroll, as last drawn.
+    pub help_scroll_max: u16,
 }
 
 /// The action for a terminal event, if any.
 pub fn action_for(event: &Event, app: &App, hits: &Hits) -> Option<Action> {
     match event {
-        Event::Key(key) if key.kind == KeyEventKind::Press => key_action(key, app),
-        Event::Mouse(m) => mouse_action(m, hits),
+        Event::Key(key) if key.kind == KeyEventKind::Press => {
+            help_scroll(key, app, hits).or_else(|| key_action(key, app))
+        }
+        Event::Mouse(m) => mouse_action(m, app, hits),
         Event::Resize(..) => Some(Action::Resize),
         _ => None,
     }
 }
 
-/// The action for a key press.
+/// Scrolling the help overlay, which needs to know how far it can go.
+fn help_scroll(key: &KeyEvent, app: &App, hits: &Hits) -> Option<Action> {
+    if !app.help || app.filter_input.is_some() {
+        return None;
+    }
+    let by: i32 = match key.code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::PageUp => -10,
+        KeyCode::PageDown | KeyCode::Char(' ') => 10,
+        KeyCode::Home => i32::from(u16::MAX).saturating_neg(),
+        KeyCode::End => i32::from(u16::MAX),
+        _ => return None,
+    };
+    let max = i32::from(hits.help_scroll_max);
+    let from = i32::from(app.help_scroll).min(max);
+    Some(Action::ScrollHelp((from + by).clamp(0, max) as u16))
+}
+
+/// The action for a key press (the help overlay's scroll keys need the
+/// last frame's layout: [`action_for`]).
 pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
@@ -124,6 +177,17 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
             _ => Action::ToggleHelp,
         });
     }
+    if app.events.open && app.events.focused {
+        let pane = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::MoveEvent(-1)),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::MoveEvent(1)),
+            KeyCode::Enter => Some(Action::JumpToEvent),
+            _ => None,
+        };
+        if pane.is_some() {
+            return pane;
+        }
+    }
     if app.replay.is_some() {
         let replay = match key.code {
             KeyCode::Char(' ') | KeyCode::Char('p') => Some(Action::PlayPause),
@@ -135,8 +199,6 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
             KeyCode::PageDown => Some(Action::Seek(0.1)),
             KeyCode::Home => Some(Action::SeekStart),
             KeyCode::End => Some(Action::SeekEnd),
-            KeyCode::Char('n') => Some(Action::NextEvent),
-            KeyCode::Char('N') => Some(Action::PrevEvent),
             _ => None,
         };
         if replay.is_some() {
@@ -174,14 +236,24 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
         KeyCode::Char('r') => Action::ToggleRunsList,
         KeyCode::Char('}') => Action::Page(1),
         KeyCode::Char('{') => Action::Page(-1),
+        KeyCode::Char('e') => Action::ToggleEvents,
+        KeyCode::Char('E') => Action::MaximiseEvents,
+        KeyCode::Char('n') => Action::NextEvent,
+        KeyCode::Char('N') => Action::PrevEvent,
+        KeyCode::Char('m') => Action::ToggleRegionMap,
+        KeyCode::Char('M') => Action::ToggleMapColour,
         _ => return None,
     })
 }
 
-/// The action for a mouse event: the wheel zooms, a click selects.
-pub fn mouse_action(m: &MouseEvent, hits: &Hits) -> Option<Action> {
+/// The action for a mouse event: the wheel zooms (over the events pane:
+/// moves its selection), a click selects.
+pub fn mouse_action(m: &MouseEvent, app: &App, hits: &Hits) -> Option<Action> {
     let at = Position::new(m.column, m.row);
+    let on_pane = hits.events.filter(|(pane, ..)| pane.contains(at));
     match m.kind {
+        MouseEventKind::ScrollUp if on_pane.is_some() => Some(Action::MoveEvent(-1)),
+        MouseEventKind::ScrollDown if on_pane.is_some() => Some(Action::MoveEvent(1)),
         MouseEventKind::ScrollUp => Some(Action::Zoom(0.8)),
         MouseEventKind::ScrollDown => Some(Action::Zoom(1.25)),
         MouseEventKind::Down(MouseButton::Left) => {
@@ -191,6 +263,13 @@ pub fn mouse_action(m: &MouseEvent, hits: &Hits) -> Option<Action> {
             }
             if let Some(&(_, i)) = hits.run_cells.iter().find(|(r, _)| r.contains(at)) {
                 return Some(Action::HighlightRun(i));
+            }
+            if let Some((_, list, first)) = on_pane {
+                if list.contains(at) {
+                    return Some(Action::SelectEvent(first + usize::from(m.row - list.y)));
+                }
+                // Elsewhere on the pane: give it the focus.
+                return (!app.events.focused).then_some(Action::ToggleEvents);
             }
             if let Some((area, first)) = hits.runs {
                 if area.contains(at) {
@@ -255,15 +334,27 @@ mod tests {
         assert_eq!(action_for(&release, &app, &Hits::default()), None);
     }
 
+    fn app() -> App {
+        App::new(
+            SharedRuns::default(),
+            Theme::default_theme(),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+    }
+
     #[test]
-    fn clicks_hit_runs_and_panels() {
+    fn clicks_hit_runs_panels_and_the_events_pane() {
+        let mut app = app();
         let hits = Hits {
             panels: vec![(PanelId::Loss, Rect::new(30, 0, 30, 10))],
             runs: Some((Rect::new(1, 1, 20, 5), 2)),
             scrubber: Some(Rect::new(10, 20, 41, 1)),
             run_cells: vec![(Rect::new(60, 0, 8, 1), 4)],
             charts: Vec::new(),
+            events: Some((Rect::new(0, 12, 80, 8), Rect::new(1, 13, 30, 6), 4)),
+            help_scroll_max: 0,
         };
+        let mouse_action = |m: &MouseEvent, hits: &Hits| mouse_action(m, &app, hits);
         let click = |x, y| MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
             column: x,
@@ -295,6 +386,37 @@ mod tests {
             mouse_action(&click(50, 20), &hits),
             Some(Action::SeekTo(1.0))
         );
+        // The events pane: a row selects its event (the list scrolled by
+        // 4), elsewhere on the pane focuses it, the wheel moves the
+        // selection instead of zooming.
+        assert_eq!(
+            mouse_action(&click(5, 15), &hits),
+            Some(Action::SelectEvent(6))
+        );
+        assert_eq!(
+            mouse_action(&click(60, 15), &hits),
+            Some(Action::ToggleEvents)
+        );
+        let wheel = |kind, column, row| MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            mouse_action(&wheel(MouseEventKind::ScrollDown, 60, 15), &hits),
+            Some(Action::MoveEvent(1))
+        );
+        assert_eq!(
+            mouse_action(&wheel(MouseEventKind::ScrollDown, 40, 5), &hits),
+            Some(Action::Zoom(1.25))
+        );
+        app.events.focused = true;
+        assert_eq!(
+            super::mouse_action(&click(60, 15), &app, &hits),
+            None,
+            "already focused"
+        );
     }
 
     #[test]
@@ -311,7 +433,11 @@ mod tests {
             .collect();
         assert_eq!(
             watch,
-            vec![Some(Action::ToggleOverlay), Some(Action::TogglePause), None]
+            vec![
+                Some(Action::ToggleOverlay),
+                Some(Action::TogglePause),
+                Some(Action::NextEvent)
+            ]
         );
         assert_eq!(
             key_action(&press(KeyCode::Left), &app),

@@ -15,7 +15,8 @@
 //!   pending analysis still runs when data stops arriving (the loop wakes
 //!   when the next one is due; with nothing stale it sleeps until an event).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
@@ -50,6 +51,9 @@ pub struct RunSet {
     analyzers: Vec<Analyzer>,
     /// What was seen of each run's writes (same order as `feeds`).
     activity: Vec<Activity>,
+    /// The feed of each log path: a watched folder may hold thousands of
+    /// runs, and every event names one.
+    by_log: HashMap<PathBuf, usize>,
 }
 
 impl RunSet {
@@ -64,6 +68,8 @@ impl RunSet {
     fn push_analysed(&mut self, feed: RunFeed, analyzer: Analyzer) {
         let mut activity = Activity::default();
         activity.observe(&feed, std::time::SystemTime::now());
+        self.by_log
+            .insert(feed.source.log.clone(), self.feeds.len());
         self.feeds.push(feed);
         self.analyzers.push(analyzer);
         self.activity.push(activity);
@@ -79,6 +85,14 @@ impl RunSet {
         if let (Some(a), Some(feed)) = (self.activity.get_mut(i), self.feeds.get(i)) {
             a.observe(feed, now);
         }
+    }
+
+    /// The run whose log is at `log`.
+    pub fn position(&self, log: &Path) -> Option<usize> {
+        self.by_log
+            .get(log)
+            .copied()
+            .filter(|&i| self.feeds.get(i).is_some_and(|f| f.source.log == log))
     }
 
     /// Re-analyses run `i` if its data changed, unthrottled; returns
@@ -217,7 +231,7 @@ fn ingest_loop(rx: &Receiver<WatchEvent>, runs: &SharedRuns, changed: &dyn Fn())
 fn apply(event: WatchEvent, runs: &SharedRuns, progress: &dyn Fn(), slice: u64) -> bool {
     match event {
         WatchEvent::NewRun(source) => {
-            if runs.read().feeds.iter().any(|f| f.source.log == source.log) {
+            if runs.read().position(&source.log).is_some() {
                 return false;
             }
             // The first slice and its analysis happen before the run is
@@ -239,7 +253,7 @@ fn apply(event: WatchEvent, runs: &SharedRuns, progress: &dyn Fn(), slice: u64) 
             true
         }
         WatchEvent::Changed(log) => {
-            let i = runs.read().feeds.iter().position(|f| f.source.log == log);
+            let i = runs.read().position(&log);
             i.is_some_and(|i| read_run(runs, i, progress, slice))
         }
         WatchEvent::Warning(w) => {
@@ -300,7 +314,7 @@ fn analyse_one(runs: &SharedRuns, i: usize) -> bool {
         if !a.due(&feed.store, Instant::now()) {
             return false;
         }
-        Analyzer::compute(&feed.store)
+        a.compute(&feed.store)
     };
     // This thread is the only writer: the store is still what was analysed.
     runs.write().analyzers[i].accept(analysis, Instant::now())

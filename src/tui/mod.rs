@@ -9,6 +9,7 @@
 //! second. The UI thread does no file I/O.
 
 pub mod app;
+pub mod events;
 pub mod filter;
 pub mod keymap;
 pub mod live;
@@ -89,9 +90,11 @@ pub fn run_watch(opts: &WatchOptions) -> anyhow::Result<()> {
             }
         }
     };
-    let _ingest = live::spawn_ingest(&opts.path, mode, runs.clone(), notify)
-        .with_context(|| format!("cannot watch {}", opts.path.display()))?;
+    // The error names the path.
+    let _ingest =
+        live::spawn_ingest(&opts.path, mode, runs.clone(), notify).context("cannot watch")?;
     let app = App::new(runs, theme, SystemTime::now());
+    check_terminal()?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     spawn_input(tx);
     run_loop(&mut guard.terminal, app, &rx, &pending)?;
@@ -178,10 +181,29 @@ where
 pub fn run_replay(opts: &replay::ReplayOptions) -> anyhow::Result<()> {
     let theme = Theme::load(opts.theme.as_deref())?;
     let app = replay::prepare(opts, theme, SystemTime::now())?;
+    check_terminal()?;
     let (tx, rx) = mpsc::channel();
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     spawn_input(tx);
     run_loop(&mut guard.terminal, app, &rx, &AtomicBool::new(false))?;
+    Ok(())
+}
+
+/// Refuses to start a dashboard where it cannot work: when standard output
+/// is not a terminal (a file or a pipe would receive its escape codes as
+/// text), or when `TERM=dumb` says the terminal cannot move the cursor.
+pub fn check_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !stdout().is_terminal() {
+        anyhow::bail!(
+            "standard output is not a terminal: the dashboard would write its screen codes into the file or pipe; for text use `grokscope summary`, for data `grokscope export --csv`"
+        );
+    }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        anyhow::bail!(
+            "TERM=dumb: this terminal cannot move the cursor, which the dashboard needs; set TERM to your terminal's type (e.g. xterm-256color), or use `grokscope summary`"
+        );
+    }
     Ok(())
 }
 

@@ -221,6 +221,7 @@ pub fn is_diagnostic(name: &str) -> bool {
     ]
     .iter()
     .any(|set| set.contains(&name))
+        || name == crate::run::map::SLICE_REGIONS
         || name.starts_with("sc/nlm_cos/")
         || is_lc_layer(name)
 }

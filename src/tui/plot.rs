@@ -99,6 +99,17 @@ impl XView {
         .clamped()
     }
 
+    /// A view `width` wide centred on `at` (fractions of the domain),
+    /// shifted to lie within it.
+    pub fn around(at: f64, width: f64) -> XView {
+        let w = width.clamp(MIN_VIEW, 1.0);
+        XView {
+            lo: at - w / 2.0,
+            hi: at + w / 2.0,
+        }
+        .clamped()
+    }
+
     /// Pans by `by` view widths (negative: to the left).
     pub fn pan(self, by: f64) -> XView {
         let d = (self.hi - self.lo) * by;

@@ -111,13 +111,14 @@ pub enum ThemeError {
         /// Where user themes are looked for.
         user_dir: String,
     },
-    /// A theme file could not be read.
-    #[error("cannot read theme {path}: {source}")]
+    /// A theme file could not be read (the error names the file).
+    #[error("cannot read theme: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, so not a `source()`: a chain printed with
+        /// `{:#}` names it once).
+        error: std::io::Error,
     },
     /// A theme file is not valid.
     #[error("theme {origin}: {message}")]
@@ -255,9 +256,17 @@ pub fn user_theme_dir() -> Option<PathBuf> {
 }
 
 fn from_file(path: &Path) -> Result<Theme, ThemeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
+    let read_error = |error| ThemeError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
+    };
+    let bytes =
+        crate::files::read_bounded(path, crate::files::MAX_THEME_BYTES).map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: not UTF-8 text", path.display()),
+        ))
     })?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("theme");
     parse(&text, &path.display().to_string()).map(|mut t| {
@@ -268,12 +277,35 @@ fn from_file(path: &Path) -> Result<Theme, ThemeError> {
     })
 }
 
-fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
+/// Parses the TOML text of a theme from `origin` (a file or built-in name)
+/// and resolves it over the built-in default.
+pub fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
     let file: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Invalid {
         origin: origin.to_string(),
-        message: e.to_string(),
+        message: toml_message(text, &e),
     })?;
     resolve(&file, origin)
+}
+
+/// A TOML error on one line: where, then what. The parser's own display
+/// quotes the offending line of the file under a header; that excerpt can
+/// be a megabyte long, and the message is printed on one line anyway
+/// (control characters such as its newlines shown as escapes).
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end();
+    let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
+        return what.to_string();
+    };
+    let before = &text.as_bytes()[..at];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = 1 + String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count();
+    format!("line {line}, column {column}: {what}")
 }
 
 /// Resolves `file` over the built-in default.

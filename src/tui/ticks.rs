@@ -151,13 +151,11 @@ fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     if !(first.is_finite() && last.is_finite()) || last - first > 10_000.0 {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    let mut k = first;
-    while k <= last {
-        out.push(k * step + 0.0); // never -0
-        k += 1.0;
-    }
-    out
+    // Counted, not stepped: past 2^53, `k += 1.0` would not advance.
+    let n = (last - first).max(-1.0) as i64 + 1;
+    (0..n)
+        .map(|i| (first + i as f64) * step + 0.0) // never -0
+        .collect()
 }
 
 fn labelled(values: Vec<f64>, step: f64) -> Vec<Tick> {

@@ -17,3 +17,23 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// A run fed from JSON lines, as if read from `/fixtures/<name>`.
+pub fn run_feed(name: &str, lines: impl IntoIterator<Item = String>) -> grokscope::source::RunFeed {
+    use grokscope::source::{RunFeed, RunKind, RunSource};
+    let mut feed = RunFeed::new(RunSource {
+        name: name.into(),
+        path: format!("/fixtures/{name}").into(),
+        log: format!("/fixtures/{name}/metrics.jsonl").into(),
+        kind: RunKind::Jsonl,
+        meta: None,
+        meta_error: None,
+    });
+    let mut scratch = Vec::new();
+    for line in lines {
+        let record = grokscope::run::parse_line(line.as_bytes(), &mut scratch).unwrap();
+        feed.store.push(&record);
+        feed.health.records += 1;
+    }
+    feed
+}

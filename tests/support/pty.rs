@@ -25,6 +25,16 @@ pub struct Pty {
 impl Pty {
     /// Starts `grokscope ARGS...`.
     pub fn spawn<S: AsRef<OsStr>>(args: &[S], rows: u16, cols: u16) -> Pty {
+        Pty::spawn_env(args, rows, cols, &[("TERM", "xterm-256color")])
+    }
+
+    /// Starts `grokscope ARGS...` with these environment variables set.
+    pub fn spawn_env<S: AsRef<OsStr>>(
+        args: &[S],
+        rows: u16,
+        cols: u16,
+        env: &[(&str, &str)],
+    ) -> Pty {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -37,7 +47,9 @@ impl Pty {
         for a in args {
             cmd.arg(a);
         }
-        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
         let out: Arc<Mutex<Vec<u8>>> = Arc::default();
@@ -61,6 +73,11 @@ impl Pty {
             rows,
             cols,
         }
+    }
+
+    /// Everything printed so far, as text (escape codes included).
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
     }
 
     /// The screen as it looks now.

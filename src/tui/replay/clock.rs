@@ -4,8 +4,10 @@
 //! Each record gets a virtual time, computed once ([`Timeline`]): by default
 //! the run's recorded wall time, so that 1× replays it as fast as it
 //! trained; gaps that are missing, go backwards or are huge (a run resumed
-//! hours later) are played as one ordinary gap instead ([`GAP_FACTOR`]). A
-//! log without usable times plays at a steady [`STEADY_SECS`] per record.
+//! hours later) are played as one ordinary gap instead ([`GAP_FACTOR`]),
+//! unless long gaps are the run's rhythm (a writer that logs in bursts,
+//! [`RHYTHM_GAPS`]). A log without usable times plays at a steady
+//! [`STEADY_SECS`] per record.
 //! Everything else — play, pause, speed, seeks, jumps to events — is
 //! arithmetic on one position and a binary search over the timeline:
 //! O(log n), never a pass over the data.
@@ -24,6 +26,13 @@ pub const MAX_SPEED: f64 = SPEEDS[SPEEDS.len() - 1];
 /// is played as one median gap (a run stopped and resumed later, a long
 /// evaluation): replay shows training, not waiting.
 pub const GAP_FACTOR: f64 = 100.0;
+/// Long gaps (over [`GAP_FACTOR`] median gaps) are the run's rhythm, not
+/// pauses to squeeze, when there are at least this many of them and
+/// together they hold more than half of the run's time: a writer that
+/// logs in bursts (1,000 records a second, flushed every few
+/// milliseconds) has a tiny median gap and a long gap before every burst.
+/// The median long gap is then the typical gap instead.
+pub const RHYTHM_GAPS: usize = 10;
 /// Virtual seconds per record when the log has no usable wall times.
 pub const STEADY_SECS: f64 = 0.1;
 /// Without `--speed`, the slowest speed (from 1× up) that plays the whole
@@ -60,24 +69,30 @@ impl Timeline {
     pub fn from_times(times: impl ExactSizeIterator<Item = Option<f64>>) -> Timeline {
         let times: Vec<Option<f64>> = times.map(|t| t.filter(|t| t.is_finite())).collect();
         let n = times.len();
-        // Gaps between consecutive records, where both have a time and the
-        // clock did not go back.
+        // Gaps between consecutive records, where both have a time, the
+        // clock did not go back and the difference fits an f64.
         let gap = |i: usize| match (times[i - 1], times[i]) {
-            (Some(a), Some(b)) if b >= a => Some(b - a),
+            (Some(a), Some(b)) if b >= a && (b - a).is_finite() => Some(b - a),
             _ => None,
+        };
+        let steady = || Timeline {
+            at: (0..n).map(|i| i as f64 * STEADY_SECS).collect(),
+            pacing: Pacing::Steady,
         };
         let usable = (1..n).filter(|&i| gap(i).is_some()).count();
         let mut positive: Vec<f64> = (1..n).filter_map(gap).filter(|&d| d > 0.0).collect();
         if n < 2 || usable * 2 < n - 1 || positive.is_empty() {
-            let at = (0..n).map(|i| i as f64 * STEADY_SECS).collect();
-            return Timeline {
-                at,
-                pacing: Pacing::Steady,
-            };
+            return steady();
         }
         let mid = positive.len() / 2;
         let median = *positive.select_nth_unstable_by(mid, f64::total_cmp).1;
-        let cap = GAP_FACTOR * median;
+        let mut cap = GAP_FACTOR * median;
+        let mut long: Vec<f64> = positive.iter().copied().filter(|&d| d > cap).collect();
+        let total: f64 = positive.iter().sum();
+        if long.len() >= RHYTHM_GAPS && long.iter().sum::<f64>() > total / 2.0 {
+            let mid = long.len() / 2;
+            cap = GAP_FACTOR * *long.select_nth_unstable_by(mid, f64::total_cmp).1;
+        }
         let mut squeezed = 0;
         let mut at = Vec::with_capacity(n);
         at.push(0.0);
@@ -90,6 +105,11 @@ impl Timeline {
                 }
             };
             at.push(at[i - 1] + d);
+        }
+        if !at[n - 1].is_finite() {
+            // Times near the ends of the f64 range (a log written with
+            // garbage times) add up to more than an f64 holds.
+            return steady();
         }
         Timeline {
             at,

@@ -244,6 +244,30 @@ fn a_huge_gap_is_played_as_one_median_gap() {
 }
 
 #[test]
+fn bursts_of_records_play_at_their_recorded_pace() {
+    // 1,000 records a second for 60 s, written in batches of five every
+    // 5 ms, the records of a batch 10 µs apart.
+    let times = (0..60_000).map(|i| Some(1.7e9 + (i / 5) as f64 * 0.005 + (i % 5) as f64 * 1e-5));
+    let t = Timeline::from_times(times);
+    assert!((t.duration() - 60.0).abs() < 0.1, "{}", t.duration());
+    assert!(
+        matches!(t.pacing(), Pacing::WallTime { median, squeezed: 0 } if (median - 1e-5).abs() < 1e-6),
+        "{:?}",
+        t.pacing()
+    );
+    // Bursts a second apart, and the run resumed an hour later: the hour
+    // is still squeezed, the seconds are not.
+    let times = (0..6_000)
+        .map(|i| (i / 100) as f64 + (i % 100) as f64 * 1e-4)
+        .chain((0..6_000).map(|i| 3660.0 + (i / 100) as f64 + (i % 100) as f64 * 1e-4))
+        .map(|t| Some(1.7e9 + t))
+        .collect::<Vec<_>>();
+    let t = Timeline::from_times(times.into_iter());
+    assert!((t.duration() - 118.02).abs() < 0.01, "{}", t.duration());
+    assert!(matches!(t.pacing(), Pacing::WallTime { squeezed: 1, .. }));
+}
+
+#[test]
 fn times_that_go_back_or_are_missing_are_squeezed() {
     let t = Timeline::from_times(
         [
@@ -298,6 +322,12 @@ fn without_usable_times_records_play_at_a_steady_rate() {
     steady(vec![Some(7.0); 5]);
     // The clock ran backwards throughout.
     steady((0..10).rev().map(|i| Some(i as f64)).collect());
+    // Times at the ends of the f64 range: gaps and their sum overflow. The
+    // timeline was once infinitely long ("0:00 / 5124095576030431:00:15").
+    let t = steady([-1e308, 1e308, 5e-324, 1e308, f64::MAX].map(Some).to_vec());
+    assert_eq!(t.duration(), 4.0 * STEADY_SECS);
+    let t = Timeline::from_times([Some(-f64::MAX), Some(f64::MAX), Some(f64::MAX)].into_iter());
+    assert!(t.duration().is_finite(), "{}", t.duration());
 }
 
 #[test]
@@ -349,8 +379,8 @@ fn the_scrubber_position_is_the_newest_record_on_show() {
 fn the_default_speed_plays_a_run_within_a_minute() {
     assert_eq!(auto_speed(0.0), 1.0);
     assert_eq!(auto_speed(60.0), 1.0);
-    assert_eq!(auto_speed(89.1), 2.0); // runs/demo-p59
-    assert_eq!(auto_speed(1222.7), 50.0); // runs/softmax-p113
+    assert_eq!(auto_speed(89.1), 2.0); // an 89 s run
+    assert_eq!(auto_speed(1222.7), 50.0); // a 20-minute run
     assert_eq!(auto_speed(1e9), MAX_SPEED);
 }
 

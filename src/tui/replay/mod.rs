@@ -56,13 +56,14 @@ pub enum ReplayError {
         /// Their paths.
         names: String,
     },
-    /// The log could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The log could not be read (the error names the file).
+    #[error("cannot read the run: {error}")]
     Read {
         /// The log.
         path: PathBuf,
-        /// What the OS said.
-        source: io::Error,
+        /// What the OS said (in the message, so not a `source()`: a chain
+        /// printed with `{:#}` names it once).
+        error: io::Error,
     },
     /// The log holds no record.
     #[error("{path}: nothing to replay, the log holds no records{why}")]
@@ -180,9 +181,9 @@ pub fn prepare(opts: &ReplayOptions, theme: Theme, now: SystemTime) -> Result<Ap
     }
     let source = sources.remove(0);
     let log = source.log.clone();
-    let feed = RunFeed::load(source).map_err(|source| ReplayError::Read {
+    let feed = RunFeed::load(source).map_err(|error| ReplayError::Read {
         path: log.clone(),
-        source,
+        error,
     })?;
     let store = &feed.store;
     if store.records() == 0 {

@@ -2,8 +2,10 @@
 //! Returns where things were drawn, for mouse hit-testing.
 
 mod chart;
+pub mod events;
 mod help;
 mod legend;
+mod regionmap;
 mod runs;
 mod scrubber;
 mod sens;
@@ -23,9 +25,12 @@ use super::app::App;
 use super::keymap::Hits;
 use super::live::RunSet;
 use super::panels::{charts, PanelId};
-use super::plot::{run_domain, time_offset, union_domain};
 use super::widgets::EventMark;
 use crate::source::RunFeed;
+
+pub use regionmap::{
+    boundary_color, category_color, fit, map_on_show, raster, MapColour, MapOnShow, Pixel,
+};
 
 /// Below this size only a "terminal too small" message is drawn.
 pub const MIN_SIZE: (u16, u16) = (30, 8);
@@ -75,12 +80,9 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     }
     let runs = app.runs.read();
     let shown = app.shown_of(runs.feeds.len());
-    let window = union_domain(
-        shown
-            .iter()
-            .filter_map(|&r| run_domain(&runs.feeds[r].store, app.x_mode, app.limit(r))),
-    )
-    .map(|d| app.view.window(d));
+    let window = app
+        .x_domain(&runs.feeds, &shown)
+        .map(|d| app.view.window(d));
     let names = shown
         .iter()
         .flat_map(|&r| runs.feeds[r].store.metric_names())
@@ -114,7 +116,18 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
         hits.scrubber = Some(scrubber::render(frame, &ctx, r, scrub_area));
     }
     let compact = (area.width < COMPACT_BELOW) != app.runs_flip;
-    if app.fullscreen || area.width < FULL_LAYOUT.0 || area.height < FULL_LAYOUT.1 {
+    let full_body = body;
+    let (body, pane) = events::layout(app, body);
+    if let Some(pane) = pane {
+        hits.events = Some(events::render(frame, &ctx, pane));
+    }
+    if body.is_empty() {
+        // The events pane takes the whole body.
+    } else if app.fullscreen
+        || area.width < FULL_LAYOUT.0
+        || area.height < FULL_LAYOUT.1
+        || (pane.is_some() && body.height < events::MIN_GRID_ROWS)
+    {
         render_panel(frame, &ctx, app.focus, body, &mut hits);
     } else {
         let (left, right) = if compact {
@@ -158,41 +171,52 @@ pub fn render(frame: &mut Frame<'_>, app: &App) -> Hits {
     }
     status::render(frame, &ctx, &runs.warnings, status_area);
     if app.help {
-        help::render(frame, app, body);
+        hits.help_scroll_max = help::render(frame, app, full_body);
     }
     hits
 }
 
 /// The events of the shown runs within the records on show, at their x in
-/// the current mode (records without a wall time have none in a time mode).
+/// the current mode (records without a wall time have none in a time
+/// mode), with their labels: the current event first, then the most
+/// severe, latest ones (labels are placed in this order where they fit).
 fn event_marks(app: &App, runs: &RunSet, shown: &[usize]) -> Vec<EventMark> {
     let mut out = Vec::new();
     for &run in shown {
         let store = &runs.feeds[run].store;
-        let off = time_offset(store, app.x_mode);
+        let current = (run == app.highlighted)
+            .then(|| app.current_event(run, runs.events(run)))
+            .flatten()
+            .map(|i| &runs.events(run)[i]);
         for e in app.events_shown(runs, run) {
-            let x = if app.x_mode.is_time() {
-                match store.record_time(e.record) {
-                    Some(t) => t - off,
-                    None => continue,
-                }
-            } else {
-                app.x_mode.of_step(e.step)
+            let Some(x) = crate::tui::events::event_x(store, app.x_mode, e) else {
+                continue;
             };
-            out.push(EventMark {
-                x,
-                severity: e.severity,
-            });
+            let first = current.is_some_and(|c| std::ptr::eq(c, e));
+            out.push((
+                (first, e.severity, e.step),
+                EventMark {
+                    x,
+                    severity: e.severity,
+                    label: e.kind.short_label(),
+                },
+            ));
         }
     }
-    out
+    out.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
 fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect, hits: &mut Hits) {
     let theme = &ctx.app.theme;
-    let focused = ctx.app.focus == panel;
+    let focused = ctx.app.focus == panel && !ctx.app.events.focused;
     hits.panels.push((panel, area));
-    let title = format!(" {} {} ", panel.index() + 1, panel.title());
+    let map = panel == PanelId::Regions && ctx.app.region_map;
+    let title = if map {
+        regionmap::title(ctx, area.width)
+    } else {
+        format!(" {} {} ", panel.index() + 1, panel.title())
+    };
     let block = Block::bordered()
         .title(Line::styled(title, theme.title))
         .border_style(if focused {
@@ -215,6 +239,11 @@ fn render_panel(frame: &mut Frame<'_>, ctx: &Ctx<'_>, panel: PanelId, area: Rect
         PanelId::Sensitivity => {
             frame.render_widget(block, area);
             sens::render(frame, ctx, inner, page, hits)
+        }
+        PanelId::Regions if map => {
+            frame.render_widget(block, area);
+            regionmap::render(frame, ctx, inner, hits);
+            None
         }
         _ => {
             let specs = charts(panel, &ctx.names, ctx.app.per_layer);

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::Ctx;
 use crate::store::RunStore;
+use crate::text;
 use crate::tui::keymap::Hits;
 use crate::tui::plot::{visible_len, RecordLimit};
 use crate::tui::run_state::RunState;
@@ -171,13 +172,22 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
         };
         let mark = if app.overlay.contains(&i) { "●" } else { " " };
         let pointer = if i == app.highlighted { "▸" } else { " " };
+        // Cut and padded by terminal columns: a wide CJK character or emoji
+        // takes two, and the state word must stay in view.
         let name_w = (area.width as usize).saturating_sub(9);
-        let name: String = feed.source.name.chars().take(name_w).collect();
+        let mut name = String::with_capacity(name_w + 1);
+        text::pad(
+            &mut name,
+            text::truncate_to_width(&feed.source.name, name_w),
+            name_w,
+            false,
+        );
+        name.push(' ');
         lines.push(
             Line::from(vec![
                 Span::styled(pointer, theme.accent),
                 Span::styled(mark, overlay_style(ctx, i)),
-                Span::styled(format!("{name:<name_w$} "), theme.base),
+                Span::styled(name, theme.base),
                 Span::styled(format!("{label:>5}"), state_style),
             ])
             .style(row_style),

@@ -7,9 +7,6 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Ctx;
-
-/// Longest alert message shown before it is cut with "…".
-const ALERT_CHARS: usize = 72;
 use crate::tui::run_state::age_text;
 
 /// Draws the status line.
@@ -67,6 +64,14 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
             spans.push(sep());
             spans.push(Span::styled(format!("⚠ {e}"), theme.warning));
         }
+        if let Some(w) = h.warnings.last() {
+            spans.push(sep());
+            spans.push(Span::styled(format!("⚠ {w}"), theme.warning));
+        }
+        if let Some(w) = feed.store.refused().warnings().first() {
+            spans.push(sep());
+            spans.push(Span::styled(format!("⚠ {w}"), theme.warning));
+        }
     } else {
         spans.push(Span::styled("waiting for runs", theme.dim));
     }
@@ -105,27 +110,12 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
     spans.push(Span::styled(flags.join(" · "), theme.dim));
     spans.push(Span::styled("  ? help", theme.accent));
     // What analysis found, last so it takes the width that is left: the
-    // most severe, latest event of the run, then how many more there are
-    // (`grokscope summary` lists them all).
-    // In a replay, only what the run had shown by the position.
-    let events = app.events_shown(ctx.runs, app.highlighted);
-    if let Some(top) = events.iter().max_by_key(|e| (e.severity, e.step)) {
-        let style = theme.severity(top.severity);
-        let mut message = top.message.clone();
-        if message.chars().count() > ALERT_CHARS {
-            message = message.chars().take(ALERT_CHARS - 1).collect::<String>() + "…";
-        }
-        spans.push(sep());
-        spans.push(Span::styled(
-            format!("● {} @{}: {message}", top.kind.short_label(), top.step),
-            style,
-        ));
-        if events.len() > 1 {
-            spans.push(Span::styled(
-                format!(" (+{} events)", events.len() - 1),
-                theme.dim,
-            ));
-        }
-    }
+    // selected event, else the most severe, latest one (in a replay, of
+    // those passed so far).
+    let used: usize = spans.iter().map(Span::width).sum();
+    spans.extend(super::events::status_spans(
+        ctx,
+        (area.width as usize).saturating_sub(used),
+    ));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
 }

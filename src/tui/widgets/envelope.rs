@@ -69,13 +69,16 @@ impl Dash {
 }
 
 /// An analysis event on a chart: a dotted vertical line at its x, in the
-/// colour of its severity, drawn only in cells the data leaves empty.
+/// colour of its severity, drawn only in cells the data leaves empty, and
+/// its label beside the line where there is room.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventMark {
     /// Where, in the chart's x units.
     pub x: f64,
     /// How much it calls for attention (the colour).
     pub severity: Severity,
+    /// A few characters saying what it is (`SC`, `grok`); may be empty.
+    pub label: &'static str,
 }
 
 /// The glyph of an event line.
@@ -141,26 +144,8 @@ impl Grid {
     }
 }
 
-/// A number in at most ~7 characters.
-pub fn fmt_short(v: f64) -> String {
-    if !v.is_finite() {
-        return crate::summary::format_value(v);
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".into();
-    }
-    if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.1e}");
-    }
-    let decimals = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
+/// A number in at most ~7 characters (the shared chart-label format).
+pub use crate::numfmt::compact as fmt_short;
 
 /// An x value as the axis shows it.
 pub fn fmt_x(x: f64, mode: XMode) -> String {
@@ -490,10 +475,12 @@ impl Widget for EnvelopeChart<'_> {
         let cursor_cell = self.cursor.and_then(col).map(|c| c / 2);
         // The most severe event of each cell column: O(events + width).
         let mut event_cells: Vec<Option<Severity>> = vec![None; w];
+        let mut event_at = Vec::new();
         for e in self.events {
             if let Some(c) = col(e.x) {
                 let cell = &mut event_cells[c / 2];
                 *cell = (*cell).max(Some(e.severity));
+                event_at.push((c / 2, e));
             }
         }
         for cy in 0..h {
@@ -533,6 +520,56 @@ impl Widget for EnvelopeChart<'_> {
             let y = if top { plot.y } else { plot.bottom() - 1 };
             if let Some(cell) = buf.cell_mut((plot.x + cx as u16, y)) {
                 cell.set_char(ch).set_style(self.theme.nonfinite);
+            }
+        }
+        self.label_events(plot, &event_at, buf);
+    }
+}
+
+impl EnvelopeChart<'_> {
+    /// Writes each event's label beside its line — in the plot's top row,
+    /// else its bottom row, else the first row between them that has room;
+    /// right of the line, else left of it — where the line shows in that
+    /// row and the label and a blank cell beyond it are free. Events are
+    /// labelled in the order given (the first wins).
+    fn label_events(&self, plot: Rect, events: &[(usize, &EventMark)], buf: &mut Buffer) {
+        if plot.height < 3 || plot.width < 6 {
+            return;
+        }
+        let line = EVENT_LINE.to_string();
+        let free = |buf: &Buffer, x: i32, y: u16| {
+            x < i32::from(plot.x)
+                || x >= i32::from(plot.right())
+                || buf.cell((x as u16, y)).is_some_and(|c| c.symbol() == " ")
+        };
+        let mut labelled = vec![false; plot.width as usize];
+        for &(cx, e) in events {
+            let len = e.label.chars().count() as i32;
+            if len == 0 || labelled[cx] {
+                continue;
+            }
+            let x = i32::from(plot.x) + cx as i32;
+            let rows = [plot.y, plot.bottom() - 1]
+                .into_iter()
+                .chain(plot.y + 1..plot.bottom() - 1);
+            'rows: for y in rows {
+                if buf.cell((x as u16, y)).is_none_or(|c| c.symbol() != line) {
+                    continue;
+                }
+                // Right of the line (gap cell after it), else left.
+                for (start, gap) in [(x + 1, x + 1 + len), (x - len, x - len - 1)] {
+                    let inside =
+                        start >= i32::from(plot.x) && start + len <= i32::from(plot.right());
+                    if inside
+                        && (start..start + len)
+                            .all(|c| buf.cell((c as u16, y)).is_some_and(|c| c.symbol() == " "))
+                        && free(buf, gap, y)
+                    {
+                        buf.set_string(start as u16, y, e.label, self.theme.severity(e.severity));
+                        labelled[cx] = true;
+                        break 'rows;
+                    }
+                }
             }
         }
     }
@@ -648,18 +685,22 @@ mod tests {
             EventMark {
                 x: 14.0,
                 severity: Severity::Info,
+                label: "",
             },
             EventMark {
                 x: 14.2,
                 severity: Severity::Alert,
+                label: "",
             },
             EventMark {
                 x: 26.0,
                 severity: Severity::Warning,
+                label: "",
             },
             EventMark {
                 x: 99.0, // outside the window
                 severity: Severity::Alert,
+                label: "",
             },
         ];
         let chart = chart(&traces, (0.0, 2.0), &events, &theme);
@@ -711,6 +752,38 @@ mod tests {
             !buf.content().iter().any(|c| c.symbol() == line),
             "data first"
         );
+    }
+
+    #[test]
+    fn events_carry_their_label_beside_the_line_where_there_is_room() {
+        let theme = Theme::default_theme();
+        // Data along the bottom row only; no axis labels (one row less).
+        let traces = trace((0..40).map(|i| point(i as f64, 0.0, 0.0)).collect());
+        let mark = |x: f64, label| EventMark {
+            x,
+            severity: Severity::Warning,
+            label,
+        };
+        let events = [
+            mark(10.0, "SC"),
+            // Right of it is the next line: left.
+            mark(12.0, "spike"),
+            mark(14.0, "grok"),
+            mark(38.0, "stall"),
+        ];
+        let area = Rect::new(0, 0, 20, 4);
+        let mut buf = Buffer::empty(area);
+        chart(&traces, (0.0, 1.0), &events, &theme).render(area, &mut buf);
+        let row =
+            |y: u16| -> String { (0..20).map(|x| buf[(x, y)].symbol().to_string()).collect() };
+        // Lines at cells 6, 7, 8 and 19 (the plot starts after the y
+        // labels): SC left of its line (the next line is right of it),
+        // spike nowhere (lines on both sides), grok right of its line,
+        // stall left of the last line, one blank cell from grok.
+        assert_eq!(row(0), "1   SC┊┊┊grok stall┊");
+        assert_eq!(buf[(4, 0)].fg, theme.warning.fg.unwrap());
+        assert_eq!(row(1), "      ┊┊┊          ┊", "one label per event");
+        assert_eq!(row(2), "0 ⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀⣀", "data is never covered");
     }
 
     #[test]

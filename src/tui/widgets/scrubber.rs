@@ -105,33 +105,47 @@ impl Scrubber<'_> {
         )
     }
 
-    fn info_line(&self) -> Line<'static> {
+    /// The line below the track, in at most `width` columns: what does not
+    /// fit is left out whole (first the clock, then the event count, then
+    /// the next event), never cut.
+    fn info_line(&self, width: usize) -> Line<'static> {
         let t = self.theme;
         let (glyph, word) = self.state();
         let sep = || Span::styled(" · ", t.dim);
-        let mut spans = vec![
+        let core = vec![
             Span::styled(format!("{glyph} {word} "), t.title),
             Span::styled(format_speed(self.speed), t.accent),
             sep(),
             Span::styled(format!("step {}", self.step_text(" / ")), t.base),
         ];
-        if let Some((now, total)) = self.clock {
-            spans.push(sep());
-            spans.push(Span::styled(
+        let clock = self.clock.map(|(now, total)| {
+            Span::styled(
                 format!("{} / {}", format_clock(now), format_clock(total)),
                 t.dim,
-            ));
-        }
-        spans.push(sep());
-        spans.push(Span::styled(
+            )
+        });
+        let count = Some(Span::styled(
             format!("event {} of {}", self.passed, self.marks.len()),
             t.dim,
         ));
-        if let Some(next) = &self.next {
-            spans.push(sep());
-            spans.push(Span::styled(format!("next: {next} (n)"), t.dim));
+        let next = self
+            .next
+            .as_ref()
+            .map(|next| Span::styled(format!("next: {next} (n)"), t.dim));
+        let parts = [clock, count, next];
+        // Leave out parts from the first until the line fits.
+        for skip in 0..parts.len() {
+            let mut spans = core.clone();
+            for part in parts[skip..].iter().flatten() {
+                spans.push(sep());
+                spans.push(part.clone());
+            }
+            let line = Line::from(spans);
+            if line.width() <= width {
+                return line;
+            }
         }
-        Line::from(spans)
+        Line::from(core)
     }
 
     fn draw_track(&self, track: Rect, buf: &mut Buffer) {
@@ -174,7 +188,12 @@ impl Widget for Scrubber<'_> {
         let track = self.track(area);
         if area.height >= 2 {
             self.draw_track(track, buf);
-            buf.set_line(area.x, area.y + 1, &self.info_line(), area.width);
+            buf.set_line(
+                area.x,
+                area.y + 1,
+                &self.info_line(area.width as usize),
+                area.width,
+            );
             return;
         }
         let lead = self.compact_text();
@@ -262,5 +281,30 @@ mod tests {
             let mut buf = Buffer::empty(area);
             s.clone().render(area, &mut buf);
         }
+    }
+
+    #[test]
+    fn the_info_line_leaves_out_whole_parts_when_narrow() {
+        let theme = Theme::default_theme();
+        let s = scrubber(&theme, &[]);
+        let full =
+            "▶ playing ×20 · step 1500 / 3000 · 0:44 / 1:29 · event 1 of 0 · next: spike @1860 (n)";
+        let line = |w: usize| s.info_line(w).to_string();
+        assert_eq!(line(200), full);
+        assert_eq!(
+            line(full.chars().count() - 1),
+            "▶ playing ×20 · step 1500 / 3000 · event 1 of 0 · next: spike @1860 (n)",
+            "the clock goes first"
+        );
+        assert_eq!(
+            line(60),
+            "▶ playing ×20 · step 1500 / 3000 · next: spike @1860 (n)"
+        );
+        assert_eq!(line(40), "▶ playing ×20 · step 1500 / 3000");
+        assert_eq!(
+            line(10),
+            "▶ playing ×20 · step 1500 / 3000",
+            "the core stays"
+        );
     }
 }
