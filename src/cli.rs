@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::analysis::{diagnose, Diagnosis, RunContext};
-use crate::export::csv::{export_csv, write_csv};
+use crate::export::csv::{export_csv_runs, write_csv_runs};
+use crate::export::figure::{parse_panel, Figure, FIGURE_PANELS};
 use crate::export::maps::export_map_png;
 use crate::export::palette::Palette;
-use crate::export::png::{export_png, PngOptions};
+use crate::export::png::{export_png, export_svg};
 use crate::source::{discover, RunFeed};
 use crate::summary::{write_json, RunSummary};
 use crate::text::printable;
@@ -71,29 +72,50 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a run to CSV or PNG.
-    Export {
-        /// A run folder or .jsonl file.
-        run: PathBuf,
-        /// Write tidy CSV (run,metric,step,time,value) to FILE ("-": standard output).
-        #[arg(long, value_name = "FILE")]
-        csv: Option<PathBuf>,
-        /// Render the four diagnostic panels, with event markers, to FILE (PNG).
-        /// With --map-steps: the region maps instead.
-        #[arg(long, value_name = "FILE")]
-        png: Option<PathBuf>,
-        /// Draw the region map of the slice (lc/slice/region) at these steps,
-        /// a row of small multiples (each the map logged nearest the step),
-        /// to the --png file instead of the panels.
-        #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1.., requires = "png")]
-        map_steps: Option<Vec<i64>>,
-        /// Colour the region maps by region or by predicted class.
-        #[arg(long, value_enum, default_value_t = MapColourArg::Region, requires = "map_steps")]
-        map_colour: MapColourArg,
-        /// Colours of the picture: a theme name or a .toml file, as for `watch`.
-        #[arg(long)]
-        theme: Option<String>,
-    },
+    /// Export runs to CSV, or as figures (PNG, SVG).
+    Export(ExportArgs),
+}
+
+/// What `grokscope export` was asked for.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A run (folder, .jsonl file, TensorBoard event files) or a folder of
+    /// runs: CSV holds them all; a figure is written per run.
+    pub run: PathBuf,
+    /// Write tidy CSV (run,metric,step,time,value) to FILE ("-": standard output).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Draw the run as a figure to FILE (PNG). With several runs, one file
+    /// per run: FILE's name with the run's name added. With --map-steps:
+    /// the region maps instead.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    /// Draw the region map of the slice (lc/slice/region) at these steps,
+    /// a row of small multiples (each the map logged nearest the step),
+    /// to the --png file instead of the panels.
+    #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1.., requires = "png")]
+    pub map_steps: Option<Vec<i64>>,
+    /// Colour the region maps by region or by predicted class.
+    #[arg(long, value_enum, default_value_t = MapColourArg::Region, requires = "map_steps")]
+    pub map_colour: MapColourArg,
+    /// The same figure as SVG (text stays text).
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Panels to draw, comma-separated: loss, collapse, regions,
+    /// sensitivity, other (default: every panel with data).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub panels: Option<Vec<String>>,
+    /// Draw only metrics matching one of these regular expressions,
+    /// comma-separated (e.g. `^train/,lr`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Of a folder of runs, only the run of this name.
+    #[arg(long = "run", value_name = "NAME")]
+    pub only: Option<String>,
+    /// Colours of the figure: a theme name or a .toml file, as for `watch`
+    /// (default: the light theme on white, for print).
+    #[arg(long)]
+    pub theme: Option<String>,
 }
 
 /// What `export --map-steps` colours the maps by.
@@ -142,23 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export {
-            run,
-            csv,
-            png,
-            map_steps,
-            map_colour,
-            theme,
-        } => {
-            let maps = map_steps.map(|steps| {
-                let colour = match map_colour {
-                    MapColourArg::Region => MapColour::Region,
-                    MapColourArg::Class => MapColour::Class,
-                };
-                (steps, colour)
-            });
-            export(&run, csv.as_deref(), png.as_deref(), maps, theme.as_deref())
-        }
+        Command::Export(args) => export(&args),
     }
 }
 
@@ -245,64 +251,199 @@ fn summary(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-fn export(
-    path: &Path,
-    csv: Option<&Path>,
-    png: Option<&Path>,
-    maps: Option<(Vec<i64>, MapColour)>,
-    theme: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    if csv.is_none() && png.is_none() {
-        anyhow::bail!("export: nothing to do; give --csv FILE and/or --png FILE");
+/// `FILE` for run `name` of several: `dir/stem-name.ext`, the run's name
+/// made safe for a file name.
+fn per_run_path(file: &Path, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = file
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    file.with_file_name(format!("{stem}-{safe}{ext}"))
+}
+
+/// What each run's figure file is named after: the run's name, or, for
+/// runs that share a name (two folders whose `meta.json` say the same), the
+/// run's path under `root`, so that no figure overwrites another.
+fn figure_names(root: &Path, feeds: &[RunFeed]) -> Vec<String> {
+    let mut count = std::collections::HashMap::new();
+    for f in feeds {
+        *count.entry(f.source.name.as_str()).or_insert(0) += 1;
     }
-    // A bad theme fails before any reading. NO_COLOR is for terminals, not
-    // for a picture file, so it is not consulted here.
-    let palette = match theme {
-        None => Palette::dark(),
+    feeds
+        .iter()
+        .map(|f| {
+            let name = &f.source.name;
+            if count[name.as_str()] == 1 {
+                return name.clone();
+            }
+            let rel = f.source.path.strip_prefix(root).unwrap_or(&f.source.path);
+            let rel = rel.to_string_lossy();
+            if rel.is_empty() {
+                name.clone()
+            } else {
+                rel.into_owned()
+            }
+        })
+        .collect()
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.csv.is_none() && args.png.is_none() && args.svg.is_none() {
+        anyhow::bail!("export: nothing to do; give --csv FILE, --png FILE and/or --svg FILE");
+    }
+    // Options and the theme fail before any reading. NO_COLOR is for
+    // terminals, not for a picture file, so it is not consulted here.
+    let palette = match args.theme.as_deref() {
+        None => Palette::light(),
         Some(name) => Palette::from_theme(&Theme::named(name, user_theme_dir().as_deref())?),
     };
+    let panels = match &args.panels {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|k| {
+                    parse_panel(k).ok_or_else(|| {
+                        let known: Vec<_> = FIGURE_PANELS
+                            .iter()
+                            .map(|p| crate::export::figure::panel_key(*p))
+                            .collect();
+                        anyhow::anyhow!(
+                            "--panels: unknown panel '{k}' (known: {})",
+                            known.join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+    };
+    let metrics = match &args.metrics {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|m| {
+                    regex::Regex::new(m).map_err(|e| {
+                        anyhow::anyhow!("--metrics: '{m}' is not a regular expression: {e}")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+    };
+    let fig = Figure {
+        palette,
+        panels,
+        metrics,
+        ..Figure::default()
+    };
+    let path = args.run.as_path();
     let mut sources = discover(path)?;
-    if sources.len() != 1 {
-        let found = if sources.is_empty() {
-            "no run".to_string()
-        } else {
-            format!("{} runs", sources.len())
-        };
+    if let Some(want) = &args.only {
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+        sources.retain(|s| &s.name == want);
+        if sources.is_empty() {
+            anyhow::bail!(
+                "{}: no run named '{want}' (runs: {})",
+                path.display(),
+                names.join(", ")
+            );
+        }
+    }
+    if sources.is_empty() {
         anyhow::bail!(
-            "{}: export takes one run (a folder with metrics.jsonl, a .jsonl file or TensorBoard event files); found {found}",
+            "{}: no run found (expected a folder with metrics.jsonl, a .jsonl file or TensorBoard event files)",
             path.display()
         );
     }
-    let feed = RunFeed::load(sources.remove(0))?;
-    let name = feed.source.name.as_str();
-    if let Some(file) = csv {
+    let feeds = sources
+        .into_iter()
+        .map(RunFeed::load)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(file) = &args.csv {
+        let runs: Vec<(&str, &crate::store::RunStore)> = feeds
+            .iter()
+            .map(|f| (f.source.name.as_str(), &f.store))
+            .collect();
         if file == Path::new("-") {
-            write_csv(name, &feed.store, std::io::stdout().lock())?;
+            match write_csv_runs(&runs, std::io::stdout().lock()) {
+                // A reader that stopped early (`| head`) is no error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(ExitCode::SUCCESS)
+                }
+                r => r?,
+            }
         } else {
-            export_csv(name, &feed.store, file)?;
-            eprintln!("wrote {} ({} points)", file.display(), feed.store.points());
+            export_csv_runs(&runs, file)?;
+            let points: usize = feeds.iter().map(|f| f.store.points()).sum();
+            eprintln!("wrote {} ({points} points)", file.display());
         }
     }
-    if let (Some(file), Some((steps, colour))) = (png, &maps) {
-        export_map_png(name, &feed.store, steps, *colour, &palette, file)?;
-        eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(file) = png {
+    let several = feeds.len() > 1;
+    let file_names = figure_names(path, &feeds);
+    let map_colour = match args.map_colour {
+        MapColourArg::Region => MapColour::Region,
+        MapColourArg::Class => MapColour::Class,
+    };
+    for (feed, file_name) in feeds.iter().zip(&file_names) {
+        let name = feed.source.name.as_str();
+        if args.png.is_none() && args.svg.is_none() {
+            break;
+        }
+        let target = |f: &Path| {
+            if several {
+                per_run_path(f, file_name)
+            } else {
+                f.to_path_buf()
+            }
+        };
         let store = &feed.store;
+        // With --map-steps the PNG holds the region maps, not the figure.
+        let mut png = args.png.as_deref();
+        if let Some(steps) = &args.map_steps {
+            let Some(file) = png.take() else {
+                unreachable!("clap: --map-steps requires --png")
+            };
+            let file = target(file);
+            export_map_png(name, store, steps, map_colour, &fig.palette, &file)?;
+            eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
+        }
+        if png.is_none() && args.svg.is_none() {
+            continue;
+        }
         let context = RunContext::of(feed.source.meta.as_ref());
         let Diagnosis { events, verdict } = diagnose(store, context, store.records());
-        let opts = PngOptions {
-            palette,
-            ..PngOptions::default()
-        };
         // The figure's title is the run's name with its verdict.
-        export_png(&verdict.title(name), store, &events, file, &opts)?;
-        eprintln!(
-            "wrote {} ({} event(s) marked)",
-            file.display(),
-            events.len()
-        );
+        let title = verdict.title(name);
+        if let Some(file) = png {
+            let file = target(file);
+            export_png(&title, store, &events, &file, &fig)?;
+            eprintln!(
+                "wrote {} ({} event(s) marked)",
+                file.display(),
+                events.len()
+            );
+        }
+        if let Some(file) = &args.svg {
+            let file = target(file);
+            export_svg(&title, store, &events, &file, &fig)?;
+            eprintln!(
+                "wrote {} ({} event(s) marked)",
+                file.display(),
+                events.len()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -104,7 +104,29 @@ impl RunSource {
                 meta_error: None,
             })
         } else if is_event_file(path) && is_log_entry(path) {
-            Some(RunSource::tfevents(path, file_name(path)))
+            // A file TensorBoard named (`events.out.tfevents.<time>.<host>`)
+            // is named after its folder, as TensorBoard names the run; a
+            // file someone named keeps that name.
+            let generated = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents"));
+            let folder = || {
+                path.parent()
+                    .map(|d| {
+                        if d.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            d
+                        }
+                    })
+                    .and_then(|d| d.canonicalize().ok())
+                    .map(|d| file_name(&d))
+            };
+            let name = generated
+                .then(folder)
+                .flatten()
+                .unwrap_or_else(|| file_name(path));
+            Some(RunSource::tfevents(path, name))
         } else {
             None
         }
@@ -194,8 +216,10 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
             .ok_or_else(|| DiscoverError::NotARun(path.to_path_buf()));
     }
     let mut out = Vec::new();
+    let mut parent = None;
     if let Some(run) = RunSource::at(path) {
         let tensorboard = run.kind == RunKind::TfEvents;
+        parent = tensorboard.then(|| run.name.clone());
         out.push(run);
         if !tensorboard {
             return Ok(out);
@@ -207,16 +231,24 @@ pub fn discover(path: &Path) -> Result<Vec<RunSource>, DiscoverError> {
     })?;
     let mut seen = HashSet::new();
     seen.extend(identity(path));
-    collect(path, 0, &mut out, &mut seen);
+    collect(path, 0, parent.as_deref(), &mut out, &mut seen);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-/// Adds the runs below `dir` to `out`. `seen` holds every folder visited
-/// and every run found, so that a symbolic link to a folder already seen
-/// (a loop such as `ln -s . again`, or a second name for a run) adds
-/// nothing.
-fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>, seen: &mut HashSet<Identity>) {
+/// Adds the runs below `dir` to `out`; `parent` is the name of the
+/// TensorBoard run `dir` is, if it is one: runs inside it (`add_scalars`
+/// sub-folders) are named `parent/child`, as TensorBoard names them.
+/// `seen` holds every folder visited and every run found, so that a
+/// symbolic link to a folder already seen (a loop such as `ln -s . again`,
+/// or a second name for a run) adds nothing.
+fn collect(
+    dir: &Path,
+    depth: usize,
+    parent: Option<&str>,
+    out: &mut Vec<RunSource>,
+    seen: &mut HashSet<Identity>,
+) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -239,15 +271,29 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<RunSource>, seen: &mut HashSe
         if !seen.insert(id) {
             continue;
         }
-        let run = RunSource::at(&p);
+        let mut run = RunSource::at(&p);
         // TensorBoard log folders nest runs (SummaryWriter.add_scalars
         // writes one sub-folder per series), so look inside those too.
         let descend = run.as_ref().is_none_or(|r| r.kind == RunKind::TfEvents);
+        let mut name = None;
+        if let Some(run) = run.as_mut() {
+            if let (Some(parent), RunKind::TfEvents) = (parent, run.kind) {
+                run.name = format!("{parent}/{}", run.name);
+            }
+            if run.kind == RunKind::TfEvents {
+                name = Some(run.name.clone());
+            }
+        }
         if let Some(run) = run {
             out.push(run);
         }
         if descend && depth < MAX_DEPTH && p.is_dir() {
-            collect(&p, depth + 1, out, seen);
+            // A plain folder passes its TensorBoard parent's name on.
+            let inner = name.as_deref().or(parent).map(|n| match &name {
+                Some(_) => n.to_string(),
+                None => format!("{n}/{}", file_name(&p)),
+            });
+            collect(&p, depth + 1, inner.as_deref(), out, seen);
         }
     }
 }

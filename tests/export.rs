@@ -146,6 +146,12 @@ fn count_colour(rgb: &[u8], c: [u8; 3]) -> usize {
     rgb.chunks_exact(3).filter(|p| *p == c).count()
 }
 
+fn count_near(rgb: &[u8], c: [u8; 3], tol: u8) -> usize {
+    rgb.chunks_exact(3)
+        .filter(|p| p.iter().zip(c).all(|(&a, b)| a.abs_diff(b) <= tol))
+        .count()
+}
+
 #[test]
 fn png_has_the_size_the_panels_and_the_markers() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,20 +168,21 @@ fn png_has_the_size_the_panels_and_the_markers() {
     let (w, h, rgb) = decode(&out);
     assert_eq!((w, h), (1600, 1000));
     let total = (w * h) as usize;
-    let background = count_colour(&rgb, [0x1c, 0x1c, 0x1c]);
+    // A figure for print: white, mostly.
+    let white = count_colour(&rgb, [0xff, 0xff, 0xff]);
     assert!(
-        background < total * 95 / 100,
-        "mostly blank: {background}/{total}"
+        white > total / 2 && white < total * 97 / 100,
+        "{white}/{total}"
     );
-    // First series colour (train/loss, lc/train, ...), alert markers (the
-    // NaN event) and the heatmap's top colour are all there.
-    assert!(count_colour(&rgb, [0x5f, 0xaf, 0xff]) > 500);
-    assert!(count_colour(&rgb, [0xff, 0x5f, 0x5f]) > 50);
-    assert!(count_colour(&rgb, [0xff, 0x00, 0xff]) > 10, "NaN marks");
+    // The light theme's first series colour, the alert colour of the NaN
+    // event and the non-finite marks are all there.
+    assert!(count_colour(&rgb, [0x00, 0x5f, 0xd7]) > 500);
+    assert!(count_near(&rgb, [0xd7, 0x00, 0x00], 40) > 50);
+    assert!(count_colour(&rgb, [0xd7, 0x00, 0xd7]) > 10, "NaN marks");
 }
 
 #[test]
-fn png_of_a_run_without_diagnostics_draws_empty_panels() {
+fn a_run_without_diagnostics_gets_its_own_scalars_not_empty_panels() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("plain.jsonl");
     let mut w = RunWriter::append_to(&run).unwrap();
@@ -183,45 +190,41 @@ fn png_of_a_run_without_diagnostics_draws_empty_panels() {
         w.append(&Record::new(i).scalar("other/thing", i as f64))
             .unwrap();
     }
-    let out = dir.path().join("plain.png");
+    let out = dir.path().join("plain.svg");
     grokscope()
         .arg("export")
         .arg(&run)
-        .arg("--png")
+        .arg("--svg")
         .arg(&out)
         .assert()
         .success();
-    let (w, h, rgb) = decode(&out);
-    assert_eq!((w, h), (1600, 1000));
-    // Titles and notes are drawn (text in the foreground and dim colours).
-    assert!(count_colour(&rgb, [0x6c, 0x6c, 0x6c]) > 200);
-    assert!(
-        count_colour(&rgb, [0x4e, 0x4e, 0x4e]) > 1000,
-        "panel frames"
-    );
+    let texts = svg_texts(&out);
+    assert!(texts.iter().any(|t| t == "Other scalars"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "other/thing"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("no data")), "{texts:?}");
 }
 
 #[test]
 fn png_takes_the_colours_of_a_theme() {
     let dir = tempfile::tempdir().unwrap();
     let run = write_run(dir.path());
-    let out = dir.path().join("light.png");
+    let out = dir.path().join("dark.png");
     grokscope()
         .arg("export")
         .arg(&run)
         .arg("--png")
         .arg(&out)
-        .args(["--theme", "light"])
+        .args(["--theme", "dark"])
         .assert()
         .success();
     let (_, _, rgb) = decode(&out);
-    let light = rgb
+    let dark = rgb
         .chunks_exact(3)
-        .filter(|p| p.iter().all(|&c| c >= 0xf0))
+        .filter(|p| p.iter().all(|&c| c <= 0x30))
         .count();
     assert!(
-        light > rgb.len() / 3 / 2,
-        "a light theme has a light background"
+        dark > rgb.len() / 3 / 2,
+        "a dark theme has a dark background"
     );
     grokscope()
         .arg("export")
@@ -243,7 +246,7 @@ fn export_errors_name_the_path() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("/no/such/run"));
-    for flag in ["--csv", "--png"] {
+    for flag in ["--csv", "--png", "--svg"] {
         let bad = dir.path().join("missing-dir/out.file");
         grokscope()
             .arg("export")
@@ -259,22 +262,283 @@ fn export_errors_name_the_path() {
         .arg(&run)
         .assert()
         .failure()
-        .stderr(predicate::str::contains("--csv FILE and/or --png FILE"));
-    grokscope()
+        .stderr(predicate::str::contains(
+            "--csv FILE, --png FILE and/or --svg FILE",
+        ));
+    for (flag, value, says) in [
+        ("--panels", "loss,bogus", "unknown panel 'bogus'"),
+        ("--metrics", "a(", "not a regular expression"),
+    ] {
+        grokscope()
+            .arg("export")
+            .arg(&run)
+            .args(["--png", "x.png", flag, value])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+#[test]
+fn a_folder_of_runs_gives_one_csv_and_one_figure_per_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path());
+    write_run(&dir.path().join("more"));
+    let out = grokscope()
         .arg("export")
         .arg(dir.path())
         .args(["--csv", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("run,metric,step,time,value").count(), 1);
+    let figs = tempfile::tempdir().unwrap();
+    grokscope()
+        .arg("export")
+        .arg(dir.path())
+        .arg("--png")
+        .arg(figs.path().join("fig.png"))
         .assert()
         .success();
-    let other = write_run(&dir.path().join("more"));
-    assert!(other.exists());
+    let mut written: Vec<String> = std::fs::read_dir(figs.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    // Both runs are named grok-p97: their paths keep the files apart.
+    assert_eq!(written, ["fig-grok-p97.png", "fig-more_grok-p97.png"]);
     grokscope()
         .arg("export")
         .arg(dir.path())
-        .args(["--csv", "-"])
+        .args(["--run", "nope", "--csv", "-"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("export takes one run"));
+        .stderr(predicate::str::contains("no run named 'nope'"));
+}
+
+#[test]
+fn csv_into_a_closed_pipe_exits_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    // Two runs: more CSV than a pipe holds.
+    write_run(dir.path());
+    write_run(&dir.path().join("more"));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("grokscope"))
+        .arg("export")
+        .arg(dir.path())
+        .args(["--csv", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, like `head -1`, and close the pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.is_empty(), "no message: {err}");
+}
+
+/// Every `<text>` of an SVG file (which must parse).
+fn svg_texts(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&svg)
+        .unwrap_or_else(|e| panic!("{}: not valid SVG: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// Exports `run` as PNG and SVG with the defaults (and `args`) and checks
+/// both: the PNG's size and that every panel's region holds drawing; the
+/// SVG parses and carries the title, the panel titles, every chart's axis
+/// titles and every series in a legend (or as the title of its own small
+/// chart). Returns the SVG's texts.
+fn check_figures(run: &Path, args: &[&str], name: &str) -> Vec<String> {
+    use grokscope::export::figure::{Figure, MAX_OTHER_CHARTS};
+    use grokscope::tui::panels::{charts, PanelId};
+    let dir = tempfile::tempdir().unwrap();
+    let (png, svg) = (dir.path().join("f.png"), dir.path().join("f.svg"));
+    grokscope()
+        .arg("export")
+        .arg(run)
+        .args(args)
+        .arg("--png")
+        .arg(&png)
+        .arg("--svg")
+        .arg(&svg)
+        .assert()
+        .success();
+    let (w, h, rgb) = decode(&png);
+    assert_eq!((w, h), (1600, 1000));
+    // Panels sit between the header (62 px) and the event list; each cell
+    // of the grid holds drawing.
+    let feed = grokscope::source::discover(run)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(|s| RunFeed::load(s).unwrap())
+        .unwrap_or_else(|| panic!("no run {name} at {}", run.display()));
+    let panels = Figure::default().panels_for(&feed.store);
+    let n = panels.len();
+    let cols = if n == 1 {
+        1
+    } else if n <= 4 {
+        2
+    } else {
+        3
+    };
+    let rows = n.div_ceil(cols);
+    let (top, bottom) = (70usize, 820usize);
+    let cell_h = (bottom - top) / rows;
+    for (k, panel) in panels.iter().enumerate() {
+        let (r, c) = (k / cols, k % cols);
+        let in_row = if r + 1 == rows {
+            n - cols * (rows - 1)
+        } else {
+            cols
+        };
+        let cell_w = w as usize / in_row;
+        let (x0, y0) = (c * cell_w, top + r * cell_h);
+        let mut ink = 0;
+        for y in y0..y0 + cell_h {
+            for x in x0..x0 + cell_w {
+                let i = (y * w as usize + x) * 3;
+                if rgb[i..i + 3] != [0xff, 0xff, 0xff] {
+                    ink += 1;
+                }
+            }
+        }
+        let share = ink as f64 / (cell_w * cell_h) as f64;
+        assert!(
+            share > 0.03,
+            "{name}: panel {panel:?} nearly empty ({share:.3})"
+        );
+    }
+    let texts = svg_texts(&svg);
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    // The title is the run's name with its verdict.
+    let title = format!("{name} — ");
+    assert!(
+        texts.iter().any(|x| x.starts_with(&title)),
+        "{name}: title in {texts:?}"
+    );
+    assert!(has("step"), "{name}: x axis title");
+    let names: std::collections::BTreeSet<String> = feed
+        .store
+        .metric_names()
+        .filter(|m| feed.store.series(m).is_some_and(|s| !s.is_empty()))
+        .map(str::to_string)
+        .collect();
+    for panel in &panels {
+        let title = panel.title();
+        assert!(
+            has(title) || (title == "Neuron sensitivity" && has("Histograms")),
+            "{name}: panel title {title} in {texts:?}"
+        );
+        let specs = charts(*panel, &names, false);
+        let drawn = match panel {
+            PanelId::Sensitivity => 1,
+            PanelId::Other => MAX_OTHER_CHARTS,
+            _ => specs.len(),
+        };
+        for spec in specs.iter().take(drawn) {
+            for (unit, metrics) in [(spec.unit, &spec.metrics), (spec.right_unit, &spec.right)] {
+                if metrics.is_empty() || unit.is_empty() {
+                    continue;
+                }
+                assert!(
+                    has(unit) || has(&format!("{unit} (log scale)")),
+                    "{name}: axis title {unit:?} in {texts:?}"
+                );
+            }
+            for m in &spec.metrics {
+                assert!(has(m), "{name}: {m:?} in a legend: {texts:?}");
+            }
+            for m in &spec.right {
+                assert!(
+                    has(&format!("{m} (right axis)")),
+                    "{name}: {m:?} (right axis) in a legend: {texts:?}"
+                );
+            }
+        }
+    }
+    texts
+}
+
+#[test]
+fn every_shipped_run_exports_as_png_and_svg() {
+    let runs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("runs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&runs).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.join("metrics.jsonl").exists() {
+            continue;
+        }
+        let name = load(&path).source.name;
+        let texts = check_figures(&path, &[], &name);
+        // Every shipped run has the loss panel and the linear regions.
+        for t in ["train/loss", "lc/train", "accuracy"] {
+            assert!(texts.iter().any(|x| x == t), "{name}: {t:?}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 6, "{seen} shipped runs");
+}
+
+#[test]
+fn a_tensorboardx_run_exports_as_png_and_svg() {
+    let logdir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tensorboard/tbx");
+    // exp1 holds its add_scalars sub-runs: --run picks exp1 alone.
+    let texts = check_figures(&logdir.join("exp1"), &["--run", "exp1"], "exp1");
+    for t in [
+        "train/loss",
+        "test/loss",
+        "test/acc (right axis)",
+        "loss (log scale)",
+        "accuracy",
+        "Histograms",
+        "count (log)",
+        "lr",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t:?} in {texts:?}");
+    }
+    // The log folder: one figure per run, the add_scalars runs named
+    // parent/child.
+    let dir = tempfile::tempdir().unwrap();
+    grokscope()
+        .arg("export")
+        .arg(&logdir)
+        .arg("--svg")
+        .arg(dir.path().join("fig.svg"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("fig-exp1_grad_l1.svg"));
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "fig-exp1.svg",
+            "fig-exp1_grad_l1.svg",
+            "fig-exp1_grad_l2.svg"
+        ]
+    );
+    let texts = svg_texts(&dir.path().join("fig-exp1_grad_l1.svg"));
+    assert!(
+        texts.iter().any(|t| t.starts_with("exp1/grad/l1 — ")),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -321,4 +585,42 @@ fn summary_lists_the_events_in_json_and_text() {
         .success()
         .stdout(predicate::str::contains("collapse_onset"))
         .stdout(predicate::str::contains("segment 0 step 1410"));
+}
+
+#[test]
+fn names_with_markup_and_control_characters_make_a_valid_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("r");
+    let name = "a<b & \"c\" \u{1b}]0;title\u{7}";
+    let mut w = RunWriter::create(&run, &RunMeta::new(name, serde_json::json!({}))).unwrap();
+    for i in 0..20 {
+        w.append(
+            &Record::new(i)
+                .scalar("train/loss", 1.0 / (i + 1) as f64)
+                .scalar("x<y&z/w>", i as f64)
+                .scalar("ctl/\u{1}\u{202e}", 1.0),
+        )
+        .unwrap();
+    }
+    drop(w);
+    let out = dir.path().join("r.svg");
+    grokscope()
+        .arg("export")
+        .arg(&run)
+        .arg("--svg")
+        .arg(&out)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(!svg.contains('\u{1b}') && !svg.contains('\u{202e}'));
+    let texts = svg_texts(&out);
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    assert!(
+        texts
+            .iter()
+            .any(|x| x.starts_with("a<b & \"c\" \\u{1b}]0;title\\u{7} — ")),
+        "{texts:?}"
+    );
+    assert!(has("x<y&z/w>"), "{texts:?}");
+    assert!(has("ctl/\\u{1}\\u{202e}"), "{texts:?}");
 }

@@ -76,6 +76,36 @@ fn a_log_directory_maps_onto_runs() {
 }
 
 #[test]
+fn runs_are_named_as_tensorboard_names_them() {
+    // add_scalars sub-folders: parent/child, from wherever the log folder
+    // is opened.
+    let tbx = fixture("tbx");
+    for (root, want) in [
+        (tbx.clone(), vec!["exp1", "exp1/grad/l1", "exp1/grad/l2"]),
+        (
+            tbx.join("exp1"),
+            vec!["exp1", "exp1/grad/l1", "exp1/grad/l2"],
+        ),
+        (tbx.join("exp1/grad"), vec!["l1", "l2"]),
+    ] {
+        let runs = discover(&root).unwrap();
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, want, "{}", root.display());
+    }
+    // A file TensorBoard named (a time stamp and a host) is named after its
+    // folder; a file someone named keeps its name.
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("exp7");
+    std::fs::create_dir(&run).unwrap();
+    let generated = run.join("events.out.tfevents.1796160940.vm");
+    std::fs::copy(fixture("truncated.tfevents"), &generated).unwrap();
+    assert_eq!(RunSource::at(&generated).unwrap().name, "exp7");
+    assert_eq!(discover(&generated).unwrap()[0].name, "exp7");
+    let named = fixture("truncated.tfevents");
+    assert_eq!(RunSource::at(&named).unwrap().name, "truncated.tfevents");
+}
+
+#[test]
 fn a_bad_data_crc_skips_one_record_and_says_so() {
     let feed = load(&fixture("bad_data_crc.tfevents"));
     assert_eq!(feed.health.malformed, 1);

@@ -38,8 +38,20 @@ pub fn number_cell(v: f64) -> String {
 
 /// Writes every scalar point of `store` as CSV to `out`.
 pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()> {
+    write_csv_runs(&[(run, store)], out)
+}
+
+/// Writes every scalar point of several runs as one CSV (one header).
+pub fn write_csv_runs<W: Write>(runs: &[(&str, &RunStore)], out: W) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER).map_err(io::Error::from)?;
+    w.write_record(HEADER).map_err(io_error)?;
+    for (run, store) in runs {
+        write_rows(&mut w, run, store)?;
+    }
+    w.flush()
+}
+
+fn write_rows<W: Write>(w: &mut ::csv::Writer<W>, run: &str, store: &RunStore) -> io::Result<()> {
     let run = printable(run);
     let run = run.as_ref();
     let mut step = String::new();
@@ -55,21 +67,37 @@ pub fn write_csv<W: Write>(run: &str, store: &RunStore, out: W) -> io::Result<()
             let time = series.time(i).map(number_cell).unwrap_or_default();
             let value = number_cell(series.value(i));
             w.write_record([run, name, &step, &time, &value])
-                .map_err(io::Error::from)?;
+                .map_err(io_error)?;
         }
     }
-    w.flush()
+    Ok(())
+}
+
+/// An I/O error of the kind the writer met: `csv`'s own conversion makes
+/// every error `Other`, which would hide a closed pipe (`| head`) from the
+/// caller.
+fn io_error(e: ::csv::Error) -> io::Error {
+    let kind = match e.kind() {
+        ::csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
 /// Writes the CSV of `store` to the file `path`.
 pub fn export_csv(run: &str, store: &RunStore, path: &Path) -> Result<(), ExportError> {
+    export_csv_runs(&[(run, store)], path)
+}
+
+/// Writes the CSV of several runs to the file `path`.
+pub fn export_csv_runs(runs: &[(&str, &RunStore)], path: &Path) -> Result<(), ExportError> {
     let fail = |error| ExportError::Write {
         path: path.to_path_buf(),
         error,
     };
     let file = File::create(path).map_err(fail)?;
     let mut out = BufWriter::new(file);
-    write_csv(run, store, &mut out).map_err(fail)?;
+    write_csv_runs(runs, &mut out).map_err(fail)?;
     out.flush().map_err(fail)
 }
 

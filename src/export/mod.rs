@@ -1,10 +1,9 @@
 //! `grokscope export`: a run out of grokscope, as tidy CSV ([`csv`]) or as
-//! a picture of the four diagnostic panels ([`png`]) or of the region map
-//! at chosen steps ([`maps`]). All work without a terminal.
+//! a figure for a paper ([`figure`], written as PNG or SVG by [`png`]), or
+//! the region map at chosen steps ([`maps`]). All work without a terminal.
 
 pub mod csv;
-mod heatmap;
-mod lines;
+pub mod figure;
 pub mod maps;
 pub mod palette;
 pub mod png;

@@ -103,8 +103,24 @@ impl Default for Palette {
 }
 
 impl Palette {
-    /// The default dark theme's colours (themes/dark.toml of the dashboard).
+    /// The dark theme's colours (themes/dark.toml), on a near-black
+    /// background.
     pub fn dark() -> Palette {
+        Palette::from_theme(&Theme::default_theme())
+    }
+
+    /// The light theme's colours (themes/light.toml) on white: the default
+    /// for figures.
+    pub fn light() -> Palette {
+        let theme = Theme::named("light", None).expect("built-in theme");
+        Palette {
+            background: Rgb(0xff, 0xff, 0xff),
+            ..Palette::from_theme(&theme)
+        }
+    }
+
+    /// Colours used where a theme leaves one to the terminal.
+    fn fallback() -> Palette {
         let hex = |s: &str| Rgb::from_hex(s).expect("built-in colours are valid");
         Palette {
             background: hex("#1c1c1c"),
@@ -137,7 +153,7 @@ impl Palette {
     /// always needs a background, so a theme without one gets a near-white
     /// background under dark text and a near-black one under light text.
     pub fn from_theme(theme: &Theme) -> Palette {
-        let d = Palette::dark();
+        let d = Palette::fallback();
         let fg = |s: &Style, fallback: Rgb| s.fg.and_then(rgb_of).unwrap_or(fallback);
         let foreground = fg(&theme.base, d.foreground);
         let background = theme
@@ -207,6 +223,51 @@ impl Palette {
 /// to tell a light colour from a dark one).
 fn luminance(c: Rgb) -> f64 {
     (0.2126 * f64::from(c.0) + 0.7152 * f64::from(c.1) + 0.0722 * f64::from(c.2)) / 255.0
+}
+
+/// An sRGB channel (0–255) as linear light.
+fn linear(c: u8) -> f64 {
+    let c = f64::from(c) / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// WCAG 2 contrast ratio of two colours, 1 (none) to 21 (black on white).
+/// WCAG asks 3:1 for graphics such as chart lines.
+pub fn contrast_ratio(a: Rgb, b: Rgb) -> f64 {
+    let l = |c: Rgb| 0.2126 * linear(c.0) + 0.7152 * linear(c.1) + 0.0722 * linear(c.2);
+    let (x, y) = (l(a), l(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// CIELAB (D65) of an sRGB colour.
+fn lab(c: Rgb) -> (f64, f64, f64) {
+    let (r, g, b) = (linear(c.0), linear(c.1), linear(c.2));
+    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    let f = |t: f64| {
+        if t > 0.008856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
+    (
+        116.0 * f(y) - 16.0,
+        500.0 * (f(x) - f(y)),
+        200.0 * (f(y) - f(z)),
+    )
+}
+
+/// How different two colours look: CIE76 ΔE, the distance in CIELAB
+/// (about 2.3 is just noticeable; 20 and more reads as another colour).
+pub fn delta_e(a: Rgb, b: Rgb) -> f64 {
+    let (p, q) = (lab(a), lab(b));
+    ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2) + (p.2 - q.2).powi(2)).sqrt()
 }
 
 /// The sRGB value of a terminal colour (xterm's for the 16 named and the
@@ -281,12 +342,48 @@ mod tests {
     }
 
     #[test]
-    fn the_dark_theme_gives_the_default_palette() {
-        // Keeps the built-in palette and themes/dark.toml in step.
-        assert_eq!(
-            Palette::from_theme(&Theme::default_theme()),
-            Palette::dark()
-        );
+    fn contrast_and_distance_are_the_standard_ones() {
+        let (black, white) = (Rgb(0, 0, 0), Rgb(255, 255, 255));
+        assert!((contrast_ratio(black, white) - 21.0).abs() < 1e-9);
+        assert!((contrast_ratio(white, white) - 1.0).abs() < 1e-9);
+        assert!((delta_e(black, white) - 100.0).abs() < 0.01);
+        assert_eq!(delta_e(Rgb(1, 2, 3), Rgb(1, 2, 3)), 0.0);
+    }
+
+    /// Every built-in theme: each series colour stands out from the
+    /// background (WCAG 3:1), from every event colour (ΔE ≥ 25: an event
+    /// line never looks like data) and from the other series (ΔE ≥ 20).
+    #[test]
+    fn every_theme_keeps_series_and_events_apart() {
+        for (name, _) in crate::tui::theme::BUILT_IN {
+            let p = Palette::from_theme(&Theme::named(name, None).unwrap());
+            let events = [p.accent, p.warning, p.error];
+            for (i, &s) in p.series.iter().enumerate() {
+                let c = contrast_ratio(s, p.background);
+                assert!(c >= 3.0, "{name}: series {i} {s:?} contrast {c:.2}");
+                for e in events {
+                    let d = delta_e(s, e);
+                    assert!(
+                        d >= 25.0,
+                        "{name}: series {i} {s:?} vs event {e:?}: ΔE {d:.1}"
+                    );
+                }
+                for (j, &t) in p.series.iter().enumerate().skip(i + 1) {
+                    let d = delta_e(s, t);
+                    assert!(d >= 20.0, "{name}: series {i} vs {j}: ΔE {d:.1}");
+                }
+            }
+            for (i, a) in events.iter().enumerate() {
+                for b in &events[i + 1..] {
+                    assert!(delta_e(*a, *b) >= 20.0, "{name}: events {a:?} {b:?}");
+                }
+            }
+        }
+        // The figures' light palette on white too.
+        let p = Palette::light();
+        for s in &p.series {
+            assert!(contrast_ratio(*s, p.background) >= 3.0, "{s:?}");
+        }
     }
 
     #[test]
@@ -299,7 +396,7 @@ mod tests {
         }
         // NO_COLOR themes carry no colours: the picture keeps the defaults.
         let mono = Theme::default_theme().monochrome();
-        assert_eq!(Palette::from_theme(&mono), Palette::dark());
+        assert_eq!(Palette::from_theme(&mono), Palette::fallback());
     }
 
     #[test]

@@ -10,10 +10,11 @@ use super::live::SharedRuns;
 use super::panels::PanelId;
 use super::plot::{run_domain, union_domain, RecordLimit, XMode, XView};
 use super::replay::Replay;
-use super::run_state::{format_age, RunState};
+use super::run_state::{age_text, RunState};
 use super::smooth::{SmoothCache, WEIGHTS};
 use super::theme::Theme;
 use super::ui::MapColour;
+use super::widgets::heatmap::HeatScale;
 use crate::analysis::Event;
 
 /// Everything the user can ask for, and the events of the outside world.
@@ -115,6 +116,12 @@ pub enum Action {
     JumpToEvent,
     /// Replay: real time passed while playing.
     ReplayTick(Instant),
+    /// Runs list: full list or one-line selector (default: by width).
+    ToggleRunsList,
+    /// The focused panel's next (+1) or previous (-1) page of charts.
+    Page(isize),
+    /// Heatmap colour scale: linear, log, per neuron.
+    NextHeatScale,
 }
 
 /// All UI state; rendering reads it and nothing else.
@@ -166,6 +173,13 @@ pub struct App {
     pub quit: bool,
     /// Replaying a finished run (run 0) instead of watching.
     pub replay: Option<Replay>,
+    /// The runs list is a one-line selector when narrower than
+    /// [`crate::tui::ui::COMPACT_BELOW`] columns; `r` flips that.
+    pub runs_flip: bool,
+    /// Page of charts shown per panel (by [`PanelId::index`]; wraps).
+    pub pages: [isize; 6],
+    /// Colour scale of the heatmap.
+    pub heat_scale: HeatScale,
     /// The events pane and the selected event.
     pub events: EventsPane,
 }
@@ -199,6 +213,9 @@ impl App {
             now,
             quit: false,
             replay: None,
+            runs_flip: false,
+            pages: [0; 6],
+            heat_scale: HeatScale::default(),
             events: EventsPane::default(),
         }
     }
@@ -294,14 +311,9 @@ impl App {
                 }
                 self.follow_anchor();
             }
-            Action::FilterStart => {
-                self.filter_input = Some(
-                    self.filter
-                        .as_ref()
-                        .map(|f| f.text.clone())
-                        .unwrap_or_default(),
-                )
-            }
+            // A new filter starts empty (the applied one shows on the
+            // status line; Esc keeps it).
+            Action::FilterStart => self.filter_input = Some(String::new()),
             Action::FilterChar(c) => {
                 if let Some(s) = &mut self.filter_input {
                     s.push(c);
@@ -363,6 +375,9 @@ impl App {
                 return self.clock_text() != before;
             }
             Action::Resize => {}
+            Action::ToggleRunsList => self.runs_flip = !self.runs_flip,
+            Action::Page(d) => self.pages[self.focus.index()] += d,
+            Action::NextHeatScale => self.heat_scale = self.heat_scale.next(),
             Action::PlayPause
             | Action::Faster
             | Action::Slower
@@ -495,11 +510,10 @@ impl App {
         let runs = self.runs.read();
         let mut out = String::new();
         for (i, f) in runs.feeds.iter().enumerate() {
-            out.push_str(RunState::of(f, self.now).label());
+            let activity = runs.activity(i);
+            out.push_str(RunState::of(f, &activity, self.now).label());
             if i == self.highlighted {
-                if let Some(t) = f.health.last_write {
-                    out.push_str(&format_age(self.now.duration_since(t).unwrap_or_default()));
-                }
+                out.push_str(&age_text(f, &activity, self.now).unwrap_or_default());
             }
         }
         out
@@ -579,6 +593,7 @@ mod tests {
         app.update(Action::FilterApply);
         assert!(app.passes("sc/margin") && !app.passes("lc/sc/x"));
         app.update(Action::FilterStart);
+        assert_eq!(app.filter_input.as_deref(), Some(""), "starts empty");
         app.update(Action::FilterChar('('));
         app.update(Action::Back);
         assert_eq!(app.filter.as_ref().unwrap().text, "^sc/");
@@ -620,9 +635,10 @@ mod tests {
         assert!(app.update(Action::Tick(t(6))));
         assert!(!app.update(Action::Tick(t(7))));
         assert!(app.update(Action::Tick(t(25))));
+        let runs = app.runs.read();
         assert_eq!(
-            RunState::of(&app.runs.read().feeds[0], app.now),
-            RunState::Stale
+            RunState::of(&runs.feeds[0], &runs.activity(0), app.now),
+            RunState::Idle
         );
     }
 

@@ -44,7 +44,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p", "pause the display (data keeps arriving)"),
     ("c  ,  .", "value cursor on / off, move it"),
     ("b", "linear regions: per-layer breakdown"),
-    ("v", "sensitivity: next layer"),
+    ("v", "heatmap: next layer (sens/<layer>, histograms)"),
+    ("g", "heatmap colours: log, linear, per row"),
+    ("{  }", "previous / next page of the focused panel's charts"),
+    ("r", "runs: full list or one-line selector"),
     (
         "e",
         "events pane: open / close (focus it again after Tab or a digit)",
@@ -110,6 +113,10 @@ pub struct Hits {
     pub runs: Option<(Rect, usize)>,
     /// The replay scrubber's track (a click there seeks).
     pub scrubber: Option<Rect>,
+    /// Runs in the one-line runs selector: where each is.
+    pub run_cells: Vec<(Rect, usize)>,
+    /// Every chart drawn, with its axis labels and legend.
+    pub charts: Vec<super::ui::ChartDrawn>,
     /// The events pane: its area, its list rows, and the index of the
     /// event on the first row.
     pub events: Option<(Rect, Rect, usize)>,
@@ -225,6 +232,10 @@ pub fn key_action(key: &KeyEvent, app: &App) -> Option<Action> {
         KeyCode::Char('.') | KeyCode::Char('>') => Action::MoveCursor(0.02),
         KeyCode::Char('b') => Action::ToggleBreakdown,
         KeyCode::Char('v') => Action::NextLayer,
+        KeyCode::Char('g') => Action::NextHeatScale,
+        KeyCode::Char('r') => Action::ToggleRunsList,
+        KeyCode::Char('}') => Action::Page(1),
+        KeyCode::Char('{') => Action::Page(-1),
         KeyCode::Char('e') => Action::ToggleEvents,
         KeyCode::Char('E') => Action::MaximiseEvents,
         KeyCode::Char('n') => Action::NextEvent,
@@ -249,6 +260,9 @@ pub fn mouse_action(m: &MouseEvent, app: &App, hits: &Hits) -> Option<Action> {
             if let Some(track) = hits.scrubber.filter(|t| t.contains(at)) {
                 let span = f64::from(track.width.saturating_sub(1).max(1));
                 return Some(Action::SeekTo(f64::from(m.column - track.x) / span));
+            }
+            if let Some(&(_, i)) = hits.run_cells.iter().find(|(r, _)| r.contains(at)) {
+                return Some(Action::HighlightRun(i));
             }
             if let Some((_, list, first)) = on_pane {
                 if list.contains(at) {
@@ -335,6 +349,8 @@ mod tests {
             panels: vec![(PanelId::Loss, Rect::new(30, 0, 30, 10))],
             runs: Some((Rect::new(1, 1, 20, 5), 2)),
             scrubber: Some(Rect::new(10, 20, 41, 1)),
+            run_cells: vec![(Rect::new(60, 0, 8, 1), 4)],
+            charts: Vec::new(),
             events: Some((Rect::new(0, 12, 80, 8), Rect::new(1, 13, 30, 6), 4)),
             help_scroll_max: 0,
         };
@@ -354,6 +370,10 @@ mod tests {
             Some(Action::Focus(PanelId::Loss))
         );
         assert_eq!(mouse_action(&click(90, 5), &hits), None);
+        assert_eq!(
+            mouse_action(&click(62, 0), &hits),
+            Some(Action::HighlightRun(4))
+        );
         assert_eq!(
             mouse_action(&click(10, 20), &hits),
             Some(Action::SeekTo(0.0))

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::{Analyzer, Event, RunContext};
 use crate::source::{DiscoverError, RunFeed};
+use crate::tui::run_state::Activity;
 use crate::watch::{WatchEvent, WatchMode, Watcher};
 
 /// Most ingest warnings kept (oldest dropped first).
@@ -51,6 +52,8 @@ pub struct RunSet {
     /// What analysis found in each run (same order as `feeds`), kept up to
     /// date by the ingest thread.
     analyzers: Vec<Analyzer>,
+    /// What was seen of each run's writes (same order as `feeds`).
+    activity: Vec<Activity>,
     /// The feed of each log path: a watched folder may hold thousands of
     /// runs, and every event names one.
     by_log: HashMap<PathBuf, usize>,
@@ -66,10 +69,25 @@ impl RunSet {
 
     /// Adds a run with its analyzer (analysed before the lock was taken).
     fn push_analysed(&mut self, feed: RunFeed, analyzer: Analyzer) {
+        let mut activity = Activity::default();
+        activity.observe(&feed, std::time::SystemTime::now());
         self.by_log
             .insert(feed.source.log.clone(), self.feeds.len());
         self.feeds.push(feed);
         self.analyzers.push(analyzer);
+        self.activity.push(activity);
+    }
+
+    /// What was seen of run `i`'s writes (nothing, for an unknown run).
+    pub fn activity(&self, i: usize) -> Activity {
+        self.activity.get(i).cloned().unwrap_or_default()
+    }
+
+    /// Takes note of run `i` after a read, at local time `now`.
+    pub fn observe(&mut self, i: usize, now: std::time::SystemTime) {
+        if let (Some(a), Some(feed)) = (self.activity.get_mut(i), self.feeds.get(i)) {
+            a.observe(feed, now);
+        }
     }
 
     /// The run whose log is at `log`.
@@ -268,6 +286,7 @@ fn read_run(runs: &SharedRuns, i: usize, progress: &dyn Fn(), slice: u64) -> boo
             let before = (feed.health.clone(), feed.store.records());
             let more = feed.poll_some(slice).is_ok_and(|(_, more)| more); // errors are kept in feed.health
             any |= before != (feed.health.clone(), feed.store.records());
+            set.observe(i, std::time::SystemTime::now());
             more
         };
         if !more {

@@ -19,6 +19,7 @@ pub mod replay;
 pub mod run_state;
 pub mod smooth;
 pub mod theme;
+pub mod ticks;
 pub mod ui;
 pub mod widgets;
 

@@ -212,7 +212,8 @@ impl Theme {
         self.series[i % self.series.len()]
     }
 
-    /// Colour of a heat value in `0..=1`.
+    /// Colour of a heat value in `0..=1`: interpolated between the two
+    /// nearest stops of [`Theme::heat`] when both are RGB, else the nearest.
     pub fn heat_color(&self, t: f64) -> Color {
         let n = self.heat.len();
         let t = if t.is_finite() {
@@ -220,8 +221,26 @@ impl Theme {
         } else {
             1.0
         };
-        let k = ((t * (n - 1) as f64).round() as usize).min(n - 1);
-        self.heat[k]
+        if n == 1 {
+            return self.heat[0];
+        }
+        let x = t * (n - 1) as f64;
+        let k = (x.floor() as usize).min(n - 2);
+        let f = x - k as f64;
+        match (self.heat[k], self.heat[k + 1]) {
+            (Color::Rgb(r0, g0, b0), Color::Rgb(r1, g1, b1)) => {
+                let m =
+                    |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * f).round() as u8;
+                Color::Rgb(m(r0, r1), m(g0, g1), m(b0, b1))
+            }
+            (a, b) => {
+                if f < 0.5 {
+                    a
+                } else {
+                    b
+                }
+            }
+        }
     }
 }
 

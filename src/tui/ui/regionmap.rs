@@ -25,6 +25,7 @@ use crate::export::palette::{category, category_edge, Rgb};
 use crate::run::map::{CLASS_MAP, REGION_MAP, SLICE_REGIONS};
 use crate::run::GridMap;
 use crate::store::{MapSeries, RunStore};
+use crate::tui::keymap::Hits;
 use crate::tui::panels::{ChartSpec, PanelId};
 use crate::tui::theme::Theme;
 
@@ -263,7 +264,7 @@ impl Widget for MapWidget<'_> {
 }
 
 /// Draws the map view of the linear-regions panel into `area`.
-pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
+pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits) {
     let app = ctx.app;
     let theme = &app.theme;
     let say = |frame: &mut Frame<'_>, text: String| {
@@ -298,7 +299,11 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
         return;
     };
     let chart = area.height >= CHART_FROM_HEIGHT && store.series(SLICE_REGIONS).is_some();
-    let chart_h = if chart { (area.height / 3).max(4) } else { 0 };
+    let chart_h = if chart {
+        (area.height / 3).max(chart::MIN_HEIGHT)
+    } else {
+        0
+    };
     let [map_area, caption, chart_area] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -369,10 +374,14 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect) {
         let spec = ChartSpec {
             title: "regions on the slice".into(),
             metrics: vec![SLICE_REGIONS.into()],
+            unit: "regions",
             log_ok: true,
+            right: Vec::new(),
+            right_unit: "",
         };
         let log_y = app.log_y[PanelId::Regions.index()];
-        chart::render(frame, ctx, &spec, log_y, chart_area);
+        hits.charts
+            .extend(chart::render(frame, ctx, &spec, log_y, chart_area));
     }
 }
 

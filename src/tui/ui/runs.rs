@@ -46,6 +46,108 @@ pub fn sparkline(store: &RunStore, width: usize, limit: RecordLimit) -> String {
         .collect()
 }
 
+/// The style of run `i`'s overlay mark: its colour in the charts.
+fn overlay_style(ctx: &Ctx<'_>, i: usize) -> Style {
+    let theme = &ctx.app.theme;
+    match ctx.shown.iter().position(|&r| r == i) {
+        Some(ri) if ctx.shown.len() > 1 && !theme.monochrome => {
+            Style::new().fg(theme.series_color(ri))
+        }
+        _ => theme.accent,
+    }
+}
+
+/// The state word of run `i` and its style.
+fn state_of(ctx: &Ctx<'_>, i: usize) -> (&'static str, Style) {
+    let app = ctx.app;
+    let theme = &app.theme;
+    match &app.replay {
+        // A replayed run is neither live nor stale: show the clock.
+        Some(r) if r.clock.playing() => ("play", theme.accent),
+        Some(r) if r.clock.at_end() => ("end", theme.base),
+        Some(_) => ("pause", theme.base),
+        None => {
+            let state = RunState::of(&ctx.feeds[i], &ctx.runs.activity(i), app.now);
+            let style = match state {
+                RunState::Live => theme.accent,
+                RunState::Finished | RunState::Idle => theme.dim,
+                RunState::Stale => theme.warning,
+            };
+            (state.label(), style)
+        }
+    }
+}
+
+/// The runs as one line (narrow terminals): the highlighted run and as
+/// many neighbours as fit, each with its state; overlaid runs marked `●`
+/// in their chart colour. `j` `k` move, `r` switches to the full list.
+pub fn render_selector(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits) {
+    let app = ctx.app;
+    let theme = &app.theme;
+    let n = ctx.feeds.len();
+    let head = format!(" Runs {}/{n} ", (app.highlighted + 1).min(n));
+    let mut spans = vec![Span::styled(head.clone(), theme.title)];
+    if n == 0 {
+        spans.push(Span::styled("waiting for runs", theme.dim));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let item = |i: usize| -> Vec<Span<'static>> {
+        let (label, style) = state_of(ctx, i);
+        let row = if i == app.highlighted {
+            theme.selection
+        } else {
+            Style::new()
+        };
+        let mark = if app.overlay.contains(&i) { "●" } else { " " };
+        let pointer = if i == app.highlighted { "▸" } else { " " };
+        vec![
+            Span::styled(pointer, theme.accent.patch(row)),
+            Span::styled(mark, overlay_style(ctx, i).patch(row)),
+            Span::styled(ctx.feeds[i].source.name.clone(), theme.base.patch(row)),
+            Span::styled(format!(" {label} "), style.patch(row)),
+        ]
+    };
+    let width = |s: &[Span<'_>]| s.iter().map(Span::width).sum::<usize>();
+    let budget = (area.width as usize).saturating_sub(width(&spans) + 4);
+    let h = app.highlighted.min(n - 1);
+    let (mut lo, mut hi) = (h, h + 1);
+    let mut used = width(&item(h));
+    loop {
+        let mut grew = false;
+        if hi < n && used + width(&item(hi)) < budget {
+            used += width(&item(hi)) + 1;
+            hi += 1;
+            grew = true;
+        }
+        if lo > 0 && used + width(&item(lo - 1)) < budget {
+            used += width(&item(lo - 1)) + 1;
+            lo -= 1;
+            grew = true;
+        }
+        if !grew {
+            break;
+        }
+    }
+    spans.push(Span::styled(if lo > 0 { "‹ " } else { "  " }, theme.dim));
+    let mut x = area.x + width(&spans) as u16;
+    for i in lo..hi {
+        let it = item(i);
+        let w = width(&it) as u16;
+        hits.run_cells.push((
+            Rect::new(x, area.y, w.min(area.right().saturating_sub(x)), 1),
+            i,
+        ));
+        x += w + 1;
+        spans.extend(it);
+        spans.push(Span::raw(" "));
+    }
+    if hi < n {
+        spans.push(Span::styled("›", theme.dim));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
 /// Draws the list into `area` (two rows per run).
 pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits) {
     let app = ctx.app;
@@ -62,21 +164,7 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
     hits.runs = Some((area, first));
     let mut lines = Vec::new();
     for (i, feed) in ctx.feeds.iter().enumerate().skip(first).take(per_page) {
-        let (label, state_style) = match &app.replay {
-            // A replayed run is neither live nor stale: show the clock.
-            Some(r) if r.clock.playing() => ("play", theme.accent),
-            Some(r) if r.clock.at_end() => ("end", theme.base),
-            Some(_) => ("pause", theme.base),
-            None => {
-                let state = RunState::of(feed, app.now);
-                let style = match state {
-                    RunState::Live => theme.accent,
-                    RunState::Finished => theme.base,
-                    RunState::Stale => theme.warning,
-                };
-                (state.label(), style)
-            }
-        };
+        let (label, state_style) = state_of(ctx, i);
         let row_style = if i == app.highlighted {
             theme.selection
         } else {
@@ -97,7 +185,8 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
         name.push(' ');
         lines.push(
             Line::from(vec![
-                Span::styled(format!("{pointer}{mark}"), theme.accent),
+                Span::styled(pointer, theme.accent),
+                Span::styled(mark, overlay_style(ctx, i)),
                 Span::styled(name, theme.base),
                 Span::styled(format!("{label:>5}"), state_style),
             ])

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Ctx;
-use crate::tui::run_state::format_age;
+use crate::tui::run_state::age_text;
 
 /// Draws the status line.
 pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], area: Rect) {
@@ -31,10 +31,10 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, watch_warnings: &[String], a
             spans.push(Span::styled(format!("step {step}"), theme.base));
         }
         // How long ago the log was written says nothing about a replay.
-        if let Some(t) = feed.health.last_write.filter(|_| app.replay.is_none()) {
+        let activity = ctx.runs.activity(app.highlighted);
+        if let Some(age) = age_text(feed, &activity, app.now).filter(|_| app.replay.is_none()) {
             spans.push(sep());
-            let age = app.now.duration_since(t).unwrap_or_default();
-            spans.push(Span::styled(format_age(age), theme.dim));
+            spans.push(Span::styled(age, theme.dim));
         }
         let h = &feed.health;
         if h.malformed > 0 {

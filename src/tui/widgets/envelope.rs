@@ -11,6 +11,7 @@ use ratatui::widgets::Widget;
 use crate::analysis::Severity;
 use crate::tui::plot::{EnvPoint, XMode};
 use crate::tui::theme::Theme;
+use crate::tui::ticks::{self, Tick};
 
 /// One line of a chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,48 @@ pub struct Trace {
     pub faint: bool,
     /// Envelope columns in x order (per segment).
     pub points: Vec<EnvPoint>,
+    /// Line style (in an overlay of runs, one per metric).
+    pub dash: Dash,
+    /// On the right-hand y axis.
+    pub right: bool,
+}
+
+/// How a line is drawn on the braille grid, so that lines of one colour
+/// (and lines drawn over each other) stay apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dash {
+    /// Every dot column.
+    #[default]
+    Solid,
+    /// Two dot columns on, two off.
+    Dashed,
+    /// One dot column in three.
+    Dotted,
+}
+
+impl Dash {
+    /// The style of the `i`-th metric of a chart.
+    pub fn nth(i: usize) -> Dash {
+        [Dash::Solid, Dash::Dashed, Dash::Dotted][i % 3]
+    }
+
+    /// The legend's sample of the style.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Dash::Solid => "━",
+            Dash::Dashed => "╍",
+            Dash::Dotted => "┈",
+        }
+    }
+
+    /// Whether dot column `dx` is drawn.
+    fn on(self, dx: usize) -> bool {
+        match self {
+            Dash::Solid => true,
+            Dash::Dashed => dx % 4 < 2,
+            Dash::Dotted => dx.is_multiple_of(3),
+        }
+    }
 }
 
 /// An analysis event on a chart: a dotted vertical line at its x, in the
@@ -62,6 +105,8 @@ pub struct EnvelopeChart<'a> {
     pub y: (f64, f64),
     /// Log10 y axis.
     pub log_y: bool,
+    /// The right-hand y axis (traces with `right`), and whether it is log10.
+    pub y2: Option<((f64, f64), bool)>,
     /// How to label x.
     pub x_mode: XMode,
     /// x of the value cursor.
@@ -132,17 +177,195 @@ pub fn fmt_x(x: f64, mode: XMode) -> String {
     }
 }
 
-impl EnvelopeChart<'_> {
-    fn ty(&self, v: f64) -> f64 {
-        if self.log_y {
-            if v > 0.0 {
-                v.log10()
+/// A y axis in drawing units (log10 of the value on a log axis).
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Axis {
+    /// The axis for data range `y`, widened when it is a single value.
+    fn new((a, b): (f64, f64), log: bool) -> Axis {
+        let t = |v: f64| to_axis(v, log);
+        let (a, b) = (t(a), t(b));
+        let (a, b) = if a.is_finite() { (a, b) } else { (b - 1.0, b) };
+        let (lo, hi) = if !(a.is_finite() && b.is_finite()) {
+            (0.0, 1.0)
+        } else if (b - a).abs() < 1e-12 {
+            if !log && a.abs() < 1e-12 {
+                // A series that is exactly 0 (`sc/collapsed` before any
+                // collapse) lies on the floor of a 0..1 axis, not in a
+                // ±1e-12 band that reads as noise.
+                (0.0, 1.0)
             } else {
-                f64::NEG_INFINITY
+                // A flat line sits in the middle of a band around it.
+                let pad = if log { 0.5 } else { a.abs() * 0.5 };
+                (a - pad, b + pad)
             }
         } else {
-            v
+            (a, b)
+        };
+        Axis { lo, hi, log }
+    }
+
+    /// Ticks for an axis of `rows` cell rows.
+    fn ticks(&self, rows: usize) -> Vec<Tick> {
+        let max = (rows / 2 + 1).max(2);
+        if self.log {
+            ticks::log10(self.lo, self.hi, max)
+        } else {
+            ticks::linear(self.lo, self.hi, max)
         }
+    }
+
+    /// Dot row (0 at the top) of a value in drawing units.
+    fn dot_row(&self, t: f64, dots: usize) -> usize {
+        let f = if t.is_finite() {
+            (self.hi - t) / (self.hi - self.lo)
+        } else {
+            1.0
+        };
+        ((f.clamp(0.0, 1.0) * (dots - 1) as f64).round() as usize).min(dots - 1)
+    }
+}
+
+fn to_axis(v: f64, log: bool) -> f64 {
+    if !log {
+        v
+    } else if v > 0.0 {
+        v.log10()
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// The labels of a y axis of `rows` cell rows: (cell row, label), at most
+/// one per row.
+fn y_labels(axis: &Axis, rows: usize) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for t in axis.ticks(rows) {
+        let row = axis.dot_row(t.at, rows * 4) / 4;
+        if !out.iter().any(|(r, _)| *r == row) {
+            out.push((row, t.label));
+        }
+    }
+    out
+}
+
+/// Ticks of the x axis in `mode` over `x`, as many as fit in `width` cells
+/// with a space between labels.
+pub fn x_ticks(x: (f64, f64), mode: XMode, width: usize) -> Vec<Tick> {
+    let make = |max: usize| match mode {
+        XMode::Step => ticks::linear(x.0, x.1, max),
+        XMode::LogStep => ticks::log_step(x.0, x.1, max),
+        XMode::WallClock | XMode::Relative => ticks::time(x.0, x.1, max, |t| fmt_x(t, mode)),
+    };
+    let mut max = (width / 4).max(2);
+    loop {
+        let t = make(max);
+        let need: usize = t.iter().map(|t| t.label.chars().count() + 1).sum();
+        if need <= width || max <= 2 {
+            return t;
+        }
+        max -= 1;
+    }
+}
+
+/// Where a chart's parts go in its area: the plot and every axis label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxesLayout {
+    /// The plotting area.
+    pub plot: Rect,
+    /// Whether the axis rows and columns are drawn at all.
+    pub labels: bool,
+    /// Left y labels: (x, y, text).
+    pub left: Vec<(u16, u16, String)>,
+    /// Right y labels.
+    pub right: Vec<(u16, u16, String)>,
+    /// x labels on the bottom row.
+    pub bottom: Vec<(u16, u16, String)>,
+}
+
+impl EnvelopeChart<'_> {
+    /// The layout of the chart in `area`: what `render` draws where.
+    pub fn layout(&self, area: Rect) -> AxesLayout {
+        let left = Axis::new(self.y, self.log_y);
+        let right = self.y2.map(|(r, log)| Axis::new(r, log));
+        let labels = area.height >= 3 && area.width >= 16;
+        let rows = (area.height - u16::from(labels)) as usize;
+        let left_labels = if labels {
+            y_labels(&left, rows)
+        } else {
+            Vec::new()
+        };
+        let right_labels = match right {
+            Some(r) if labels => y_labels(&r, rows),
+            _ => Vec::new(),
+        };
+        let width_of = |l: &[(usize, String)]| {
+            l.iter()
+                .map(|(_, s)| s.chars().count() as u16 + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        let (lw, rw) = (width_of(&left_labels), width_of(&right_labels));
+        let (lw, rw) = if lw + rw + 4 > area.width {
+            (0, 0)
+        } else {
+            (lw, rw)
+        };
+        let plot = Rect {
+            x: area.x + lw,
+            y: area.y,
+            width: area.width - lw - rw,
+            height: rows as u16,
+        };
+        let mut out = AxesLayout {
+            plot,
+            labels,
+            left: Vec::new(),
+            right: Vec::new(),
+            bottom: Vec::new(),
+        };
+        if lw > 0 {
+            for (row, label) in left_labels {
+                let pad = (lw - 1) as usize - label.chars().count();
+                out.left
+                    .push((area.x + pad as u16, plot.y + row as u16, label));
+            }
+        }
+        if rw > 0 {
+            for (row, label) in right_labels {
+                out.right
+                    .push((plot.right() + 1, plot.y + row as u16, label));
+            }
+        }
+        if labels {
+            let y = area.bottom() - 1;
+            let dots = plot.width as usize * 2;
+            let mut free_from = area.x;
+            for t in x_ticks(self.x, self.x_mode, plot.width as usize) {
+                let f = if self.x.1 > self.x.0 {
+                    (t.at - self.x.0) / (self.x.1 - self.x.0)
+                } else {
+                    0.5
+                };
+                let cell = plot.x + ((f * (dots - 1) as f64).round() as u16) / 2;
+                let len = t.label.chars().count() as u16;
+                let start = cell
+                    .saturating_sub(len / 2)
+                    .max(area.x)
+                    .min(area.right().saturating_sub(len));
+                if start < free_from {
+                    continue;
+                }
+                free_from = start + len + 1;
+                out.bottom.push((start, y, t.label));
+            }
+        }
+        out
     }
 }
 
@@ -151,54 +374,18 @@ impl Widget for EnvelopeChart<'_> {
         if area.width < 2 || area.height < 1 {
             return;
         }
-        let (y_lo, y_hi) = {
-            let (a, b) = (self.ty(self.y.0), self.ty(self.y.1));
-            let (a, b) = if a.is_finite() { (a, b) } else { (b - 1.0, b) };
-            if (b - a).abs() < 1e-12 {
-                if !self.log_y && a.abs() < 1e-12 {
-                    // A series that is exactly 0 (`sc/collapsed` before any
-                    // collapse) lies on the floor of a 0..1 axis, not in a
-                    // ±1e-12 band that reads as noise.
-                    (0.0, 1.0)
-                } else {
-                    // A flat line sits in the middle of a band around it.
-                    let pad = if self.log_y { 0.5 } else { a.abs() * 0.5 };
-                    (a - pad, b + pad)
-                }
-            } else {
-                (a, b)
-            }
-        };
-        let label = |t: f64| fmt_short(if self.log_y { 10f64.powf(t) } else { t });
-        let labels = area.height >= 3 && area.width >= 16;
-        let (top, bottom) = (label(y_hi), label(y_lo));
-        let lw = if labels {
-            top.chars().count().max(bottom.chars().count()) as u16 + 1
-        } else {
-            0
-        };
-        let plot = Rect {
-            x: area.x + lw,
-            y: area.y,
-            width: area.width - lw,
-            height: area.height - u16::from(labels),
-        };
-        if labels {
-            let dim = self.theme.dim;
-            buf.set_string(area.x, plot.y, &top, dim);
-            buf.set_string(area.x, plot.bottom() - 1, &bottom, dim);
-            if plot.height >= 5 {
-                let mid = label((y_lo + y_hi) / 2.0);
-                buf.set_stringn(area.x, plot.y + plot.height / 2, &mid, lw as usize - 1, dim);
-            }
-            let y = area.bottom() - 1;
-            let left = fmt_x(self.x.0, self.x_mode);
-            let right = fmt_x(self.x.1, self.x_mode);
-            buf.set_string(plot.x, y, &left, dim);
-            let rw = right.chars().count() as u16;
-            if rw + left.chars().count() as u16 + 1 < plot.width {
-                buf.set_string(plot.right() - rw, y, &right, dim);
-            }
+        let left = Axis::new(self.y, self.log_y);
+        let right = self.y2.map(|(r, log)| Axis::new(r, log));
+        let layout = self.layout(area);
+        let (plot, labels) = (layout.plot, layout.labels);
+        let dim = self.theme.dim;
+        for (x, y, label) in layout
+            .left
+            .iter()
+            .chain(&layout.right)
+            .chain(&layout.bottom)
+        {
+            buf.set_string(*x, *y, label, dim);
         }
         let (w, h) = (plot.width as usize, plot.height as usize);
         let mut grid = Grid {
@@ -219,14 +406,9 @@ impl Widget for EnvelopeChart<'_> {
                 .contains(&f)
                 .then(|| ((f * (dw - 1) as f64).round() as usize).min(dw - 1))
         };
-        let row = |v: f64| -> usize {
-            let t = self.ty(v);
-            let f = if t.is_finite() {
-                (y_hi - t) / (y_hi - y_lo)
-            } else {
-                1.0
-            };
-            ((f.clamp(0.0, 1.0) * (dh - 1) as f64).round() as usize).min(dh - 1)
+        let axis_of = |trace: &Trace| match right {
+            Some(r) if trace.right => r,
+            _ => left,
         };
         let mut markers: Vec<(usize, bool, char)> = Vec::new();
         for trace in self
@@ -242,6 +424,9 @@ impl Widget for EnvelopeChart<'_> {
             } else {
                 Style::new().fg(trace.color)
             };
+            let axis = axis_of(trace);
+            let row = |v: f64| axis.dot_row(to_axis(v, axis.log), dh);
+            let dash = if trace.faint { Dash::Solid } else { trace.dash };
             let mut prev: Option<(usize, usize, usize)> = None; // (segment, col, row)
             for p in &trace.points {
                 let (Some(c0), Some(c1)) = (col(p.x0), col(p.x1)) else {
@@ -273,13 +458,15 @@ impl Widget for EnvelopeChart<'_> {
                         for c in pc + 1..c0 {
                             let t = (c - pc) as f64 / (c0 - pc) as f64;
                             let r = (pr as f64 + t * (r1 as f64 - pr as f64)).round() as usize;
-                            grid.set(c, r, style);
+                            if dash.on(c) {
+                                grid.set(c, r, style);
+                            }
                         }
-                    } else if seg == p.segment && p.first.is_finite() {
+                    } else if seg == p.segment && p.first.is_finite() && dash.on(c0) {
                         grid.vline(c0, pr, row(p.first), style);
                     }
                 }
-                for c in c0..=c1 {
+                for c in (c0..=c1).filter(|&c| dash.on(c)) {
                     grid.vline(c, r_top, r_bot, style);
                 }
                 prev = p.last.is_finite().then(|| (p.segment, c1, row(p.last)));
@@ -415,6 +602,8 @@ mod tests {
             color: Color::Red,
             faint: false,
             points,
+            dash: Dash::Solid,
+            right: false,
         }]
     }
 
@@ -430,6 +619,7 @@ mod tests {
             x: (0.0, 39.0),
             y,
             log_y: false,
+            y2: None,
             x_mode: XMode::Step,
             cursor: None,
             events,
@@ -471,7 +661,8 @@ mod tests {
         chart.render(area, &mut buf);
         let row = |y: u16| -> String {
             let s: String = (0..6).map(|x| buf[(x, y)].symbol().to_string()).collect();
-            s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            s.trim_start()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
                 .next()
                 .unwrap_or("")
                 .to_string()
@@ -492,17 +683,17 @@ mod tests {
         let traces = trace(points);
         let events = [
             EventMark {
-                x: 10.0,
+                x: 14.0,
                 severity: Severity::Info,
                 label: "",
             },
             EventMark {
-                x: 10.2,
+                x: 14.2,
                 severity: Severity::Alert,
                 label: "",
             },
             EventMark {
-                x: 30.0,
+                x: 26.0,
                 severity: Severity::Warning,
                 label: "",
             },
@@ -519,21 +710,21 @@ mod tests {
         let mut buf = Buffer::empty(area);
         chart.clone().render(area, &mut buf);
         let line = EVENT_LINE.to_string();
-        assert_eq!(buf[(5, 0)].symbol(), line);
+        assert_eq!(buf[(7, 0)].symbol(), line);
         assert_eq!(
-            buf[(5, 0)].fg,
+            buf[(7, 0)].fg,
             theme.error.fg.unwrap(),
             "the most severe wins"
         );
-        assert_eq!(buf[(15, 0)].symbol(), line);
-        assert_eq!(buf[(15, 0)].fg, theme.warning.fg.unwrap());
+        assert_eq!(buf[(13, 0)].symbol(), line);
+        assert_eq!(buf[(13, 0)].fg, theme.warning.fg.unwrap());
         let braille = |x: u16, y: u16| {
             buf[(x, y)]
                 .symbol()
                 .chars()
                 .all(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
         };
-        assert!(braille(5, 1) && braille(15, 1), "the data is not hidden");
+        assert!(braille(7, 1) && braille(13, 1), "the data is not hidden");
         let marked = buf.content().iter().filter(|c| c.symbol() == line).count();
         assert_eq!(marked, 2, "nothing for an event outside the window");
 
@@ -554,8 +745,8 @@ mod tests {
             "the more severe event of a cell: {axis:?}"
         );
         assert!(
-            axis.contains("0 ") && axis.trim_end().ends_with("39"),
-            "{axis:?}"
+            axis.contains("0 ") && axis.contains(" 10 ") && axis.contains(" 30"),
+            "ticks at round steps: {axis:?}"
         );
         assert!(
             !buf.content().iter().any(|c| c.symbol() == line),

@@ -11,6 +11,41 @@ use ratatui::widgets::Widget;
 use crate::tui::theme::Theme;
 
 use super::envelope::fmt_short;
+use crate::tui::ui::HeatRange;
+
+/// How heat values map to colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeatScale {
+    /// log10 of the value between the smallest positive and the largest
+    /// value on show: a heavy-tailed spread stays readable.
+    #[default]
+    Log,
+    /// The value between 0 and the largest value on show.
+    Linear,
+    /// Each neuron (row) between its own smallest and largest value: when
+    /// each one moves, whatever its size.
+    PerRow,
+}
+
+impl HeatScale {
+    /// The next scale (the `g` key).
+    pub fn next(self) -> HeatScale {
+        match self {
+            HeatScale::Log => HeatScale::Linear,
+            HeatScale::Linear => HeatScale::PerRow,
+            HeatScale::PerRow => HeatScale::Log,
+        }
+    }
+
+    /// Name as the colourbar shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HeatScale::Log => "log",
+            HeatScale::Linear => "linear",
+            HeatScale::PerRow => "per row",
+        }
+    }
+}
 
 /// The widget: `columns[c][r]` is the value of row `r` (top first) in
 /// column `c`, scaled to `0..=1`; NaN means no data.
@@ -58,14 +93,40 @@ impl Widget for Heatmap<'_> {
     }
 }
 
-/// The colour scale with its end values, `width` cells wide.
-pub fn legend(theme: &Theme, lo: f64, hi: f64, width: u16) -> Line<'static> {
-    let (a, b) = (fmt_short(lo), fmt_short(hi));
-    let bar = (width as usize)
-        .saturating_sub(a.len() + b.len() + 2)
-        .min(24);
-    let mut spans = vec![Span::styled(format!("{a} "), theme.dim)];
-    for k in 0..bar {
+/// The colourbar: the scale's name, the value of the lowest colour, the
+/// bar (with the middle value inside when there is room) and the value of
+/// the highest colour, `width` cells wide. A per-row scale has no global
+/// numbers: its ends read "row min" and "row max".
+pub fn colourbar(theme: &Theme, range: &HeatRange, width: u16) -> Line<'static> {
+    let per_row = range.scale == HeatScale::PerRow;
+    let (a, b) = if per_row {
+        ("row min".to_string(), "row max".to_string())
+    } else {
+        (fmt_short(range.lo), fmt_short(range.hi))
+    };
+    let name = format!("{} ", range.scale.label());
+    let fixed = name.chars().count() + a.chars().count() + b.chars().count() + 2;
+    let bar = (width as usize).saturating_sub(fixed).min(40);
+    let mid = match range.scale {
+        HeatScale::Log if range.lo > 0.0 => Some(fmt_short((range.lo * range.hi).sqrt())),
+        HeatScale::Linear => Some(fmt_short((range.lo + range.hi) / 2.0)),
+        _ => None,
+    }
+    .filter(|m| bar >= m.chars().count() + 8);
+    let mut spans = vec![
+        Span::styled(name, theme.dim),
+        Span::styled(format!("{a} "), theme.base),
+    ];
+    let mid_at = mid.as_ref().map(|m| (bar - m.chars().count()) / 2);
+    let mut k = 0;
+    while k < bar {
+        if let (Some(at), Some(m)) = (mid_at, &mid) {
+            if k == at {
+                spans.push(Span::styled(m.clone(), theme.base));
+                k += m.chars().count();
+                continue;
+            }
+        }
         let t = if bar > 1 {
             k as f64 / (bar - 1) as f64
         } else {
@@ -76,8 +137,9 @@ pub fn legend(theme: &Theme, lo: f64, hi: f64, width: u16) -> Line<'static> {
         } else {
             Span::styled("█", Style::new().fg(theme.heat_color(t)))
         });
+        k += 1;
     }
-    spans.push(Span::styled(format!(" {b}"), theme.dim));
+    spans.push(Span::styled(format!(" {b}"), theme.base));
     Line::from(spans)
 }
 
