@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::analysis::{Analyzer, Event, RunContext};
+use crate::analysis::{Analyzer, Event, RunContext, Verdict};
 use crate::source::{DiscoverError, RunFeed};
 use crate::tui::run_state::Activity;
 use crate::watch::{WatchEvent, WatchMode, Watcher};
@@ -110,6 +110,11 @@ impl RunSet {
     /// The events detected in run `i` (empty for an unknown run).
     pub fn events(&self, i: usize) -> &[Event] {
         self.analyzers.get(i).map_or(&[], |a| a.events())
+    }
+
+    /// The verdict on run `i` (`None` for an unknown run).
+    pub fn verdict(&self, i: usize) -> Option<&Verdict> {
+        self.analyzers.get(i).map(|a| a.verdict())
     }
 
     /// Whether run `i`'s events are out of date (a throttled analysis is

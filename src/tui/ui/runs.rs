@@ -196,7 +196,18 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
             Some(s) => s.to_string(),
             None => "–".into(),
         };
-        let spark_w = (area.width as usize).saturating_sub(step.len() + 4);
+        // The verdict on the run as logged so far; in a replay, or paused,
+        // only once the whole log is on show (it is of the whole log).
+        let whole = app
+            .limit(i)
+            .is_none_or(|records| records >= feed.store.records());
+        let verdict = ctx
+            .runs
+            .verdict(i)
+            .filter(|v| whole && v.state != crate::analysis::RunState::Unknown)
+            .map(|v| (v.state.label(), theme.severity(v.state.severity())));
+        let verdict_w = verdict.map_or(0, |(label, _)| label.len() + 1);
+        let spark_w = (area.width as usize).saturating_sub(step.len() + 4 + verdict_w);
         let spark = sparkline(&feed.store, spark_w, app.limit(i));
         let spark_style = if theme.monochrome {
             Style::new()
@@ -207,6 +218,10 @@ pub fn render(frame: &mut Frame<'_>, ctx: &Ctx<'_>, area: Rect, hits: &mut Hits)
             Line::from(vec![
                 Span::styled(format!("  {step} "), theme.dim),
                 Span::styled(spark, spark_style),
+                Span::styled(
+                    verdict.map_or(String::new(), |(label, _)| format!(" {label}")),
+                    verdict.map_or(theme.dim, |(_, style)| style),
+                ),
             ])
             .style(row_style),
         );
