@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::analysis::{diagnose, Diagnosis, RunContext};
 use crate::export::csv::{export_csv_runs, write_csv_runs};
 use crate::export::figure::{parse_panel, Figure, FIGURE_PANELS};
-use crate::export::maps::export_map_png;
+use crate::export::maps::{export_map_png, export_map_svg};
 use crate::export::palette::Palette;
 use crate::export::png::{export_png, export_svg};
 use crate::source::{discover, RunFeed};
@@ -92,8 +92,8 @@ pub struct ExportArgs {
     pub png: Option<PathBuf>,
     /// Draw the region map of the slice (lc/slice/region) at these steps,
     /// a row of small multiples (each the map logged nearest the step),
-    /// to the --png file instead of the panels.
-    #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1.., requires = "png")]
+    /// to the --png and/or --svg file instead of the panels.
+    #[arg(long, value_name = "STEP,STEP,...", value_delimiter = ',', num_args = 1..)]
     pub map_steps: Option<Vec<i64>>,
     /// Colour the region maps by region or by predicted class.
     #[arg(long, value_enum, default_value_t = MapColourArg::Region, requires = "map_steps")]
@@ -305,6 +305,9 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     if args.csv.is_none() && args.png.is_none() && args.svg.is_none() {
         anyhow::bail!("export: nothing to do; give --csv FILE, --png FILE and/or --svg FILE");
     }
+    if args.map_steps.is_some() && args.png.is_none() && args.svg.is_none() {
+        anyhow::bail!("export: --map-steps draws into --png FILE and/or --svg FILE; give one");
+    }
     // Options and the theme fail before any reading. NO_COLOR is for
     // terminals, not for a picture file, so it is not consulted here.
     let palette = match args.theme.as_deref() {
@@ -409,19 +412,22 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let store = &feed.store;
-        // With --map-steps the PNG holds the region maps, not the figure.
-        let mut png = args.png.as_deref();
+        // With --map-steps the PNG and SVG hold the region maps, not the
+        // figure.
         if let Some(steps) = &args.map_steps {
-            let Some(file) = png.take() else {
-                unreachable!("clap: --map-steps requires --png")
-            };
-            let file = target(file);
-            export_map_png(name, store, steps, map_colour, &fig.palette, &file)?;
-            eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
-        }
-        if png.is_none() && args.svg.is_none() {
+            if let Some(file) = &args.png {
+                let file = target(file);
+                export_map_png(name, store, steps, map_colour, &fig.palette, &file)?;
+                eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
+            }
+            if let Some(file) = &args.svg {
+                let file = target(file);
+                export_map_svg(name, store, steps, map_colour, &fig.palette, &file)?;
+                eprintln!("wrote {} ({} region map(s))", file.display(), steps.len());
+            }
             continue;
         }
+        let png = args.png.as_deref();
         let context = RunContext::of(feed.source.meta.as_ref());
         let Diagnosis { events, verdict } = diagnose(store, context, store.records());
         // The figure's title is the run's name with its verdict.

@@ -284,3 +284,53 @@ fn map_export_errors_say_what_is_missing() {
         .failure()
         .stderr(predicate::str::contains("invalid value 'x'"));
 }
+
+#[test]
+fn svg_export_holds_the_same_maps_as_the_png() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let run = write_run(dir.path(), "maps", true);
+    let (png_out, svg_out) = (dir.path().join("m.png"), dir.path().join("m.svg"));
+    grokscope()
+        .args(["export"])
+        .arg(&run)
+        .arg("--png")
+        .arg(&png_out)
+        .arg("--svg")
+        .arg(&svg_out)
+        .args(["--map-steps", "0,290"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("m.svg (2 region map(s))"));
+    let text = std::fs::read_to_string(&svg_out).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG parses");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    let title = root
+        .children()
+        .find(|n| n.has_tag_name("title"))
+        .and_then(|n| n.text())
+        .unwrap();
+    assert!(
+        title.contains("maps") && title.contains("0, 290"),
+        "{title}"
+    );
+    let href = root
+        .children()
+        .find(|n| n.has_tag_name("image"))
+        .and_then(|n| n.attribute("href"))
+        .unwrap();
+    let data = href.strip_prefix("data:image/png;base64,").unwrap();
+    let embedded = dir.path().join("embedded.png");
+    std::fs::write(
+        &embedded,
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap(),
+    )
+    .unwrap();
+    let (w, h, rgb) = decode(&embedded);
+    assert_eq!(root.attribute("width"), Some(w.to_string().as_str()));
+    assert_eq!(root.attribute("height"), Some(h.to_string().as_str()));
+    assert_eq!((w, h, rgb), decode(&png_out), "the PNG's very pixels");
+}
