@@ -144,8 +144,13 @@ pub trait TrainForward<const IN: usize, const OUT: usize>: MaskableMlp<IN, OUT> 
         let h = self.last_hidden_of(x, tape);
         match mask {
             Some(m) => self.head_masked(h, m),
-            None => self.head(h),
+            None => self.head_of(x, h),
         }
+    }
+
+    /// The logits layer on `h`, the last hidden activations of `x`.
+    fn head_of<T: Tape<f32, Cpu>>(&self, _x: &Inputs<IN>, h: Rows<HIDDEN, T>) -> Rows<OUT, T> {
+        self.head(h)
     }
 }
 
@@ -160,17 +165,10 @@ impl<const IN: usize, const OUT: usize> TrainForward<IN, OUT> for ModularBuilt<I
         }
     }
 
-    fn logits_of<T: Tape<f32, Cpu>>(
-        &self,
-        x: &Inputs<IN>,
-        tape: T,
-        mask: Option<&HiddenMask>,
-    ) -> Rows<OUT, T> {
-        let h = self.last_hidden_of(x, tape);
-        match (x, mask) {
-            (Inputs::Pairs { .. }, None) => linear(h, &self.4.weight),
-            (_, Some(m)) => self.head_masked(h, m),
-            (Inputs::Dense(_), None) => self.head(h),
+    fn head_of<T: Tape<f32, Cpu>>(&self, x: &Inputs<IN>, h: Rows<HIDDEN, T>) -> Rows<OUT, T> {
+        match x {
+            Inputs::Pairs { .. } => linear(h, &self.4.weight),
+            Inputs::Dense(_) => self.head(h),
         }
     }
 }
