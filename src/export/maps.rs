@@ -16,7 +16,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::palette::{category, category_edge, Palette};
-use super::png::{register_embedded_font, text, write_png, DrawError};
+use super::png::{encode_png, register_embedded_font, text, write_png, DrawError};
 use super::ExportError;
 use crate::run::map::{CLASS_MAP, REGION_MAP};
 use crate::run::GridMap;
@@ -124,12 +124,16 @@ pub fn export_map_png(
         path: path.to_path_buf(),
         error,
     })?;
-    let (rgb, w, h) =
-        render_maps(run, store, steps, colour, palette).map_err(|message| ExportError::Render {
-            path: path.to_path_buf(),
-            message,
-        })?;
+    let (rgb, w, h) = render_maps(run, store, steps, colour, palette)
+        .map_err(|message| render_error(path, message))?;
     write_png(file, path, &rgb, w, h)
+}
+
+fn render_error(path: &Path, message: String) -> ExportError {
+    ExportError::Render {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// Renders the maps and writes them to `path` as SVG: the same picture as
@@ -147,21 +151,10 @@ pub fn export_map_svg(
 ) -> Result<(), ExportError> {
     use base64::Engine as _;
     use std::io::Write as _;
-    let render_error = |message: String| ExportError::Render {
-        path: path.to_path_buf(),
-        message,
-    };
-    let (rgb, w, h) = render_maps(run, store, steps, colour, palette).map_err(render_error)?;
+    let (rgb, w, h) = render_maps(run, store, steps, colour, palette)
+        .map_err(|message| render_error(path, message))?;
     let mut png = Vec::new();
-    {
-        let mut encoder = ::png::Encoder::new(&mut png, w, h);
-        encoder.set_color(::png::ColorType::Rgb);
-        encoder.set_depth(::png::BitDepth::Eight);
-        encoder
-            .write_header()
-            .and_then(|mut writer| writer.write_image_data(&rgb))
-            .map_err(|e| render_error(e.to_string()))?;
-    }
+    encode_png(&mut png, &rgb, w, h).map_err(|e| render_error(path, e.to_string()))?;
     let steps_text: Vec<String> = steps.iter().map(i64::to_string).collect();
     let title = xml_text(&format!(
         "{run}: region maps of the slice at steps {}",

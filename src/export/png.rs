@@ -153,16 +153,25 @@ pub(super) fn write_png(
     width: u32,
     height: u32,
 ) -> Result<(), ExportError> {
-    let mut encoder = ::png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(::png::ColorType::Rgb);
-    encoder.set_depth(::png::BitDepth::Eight);
-    let write_error = |e: ::png::EncodingError| ExportError::Write {
+    encode_png(BufWriter::new(file), rgb, width, height).map_err(|e| ExportError::Write {
         path: path.to_path_buf(),
         error: std::io::Error::other(e),
-    };
-    let mut writer = encoder.write_header().map_err(write_error)?;
-    writer.write_image_data(rgb).map_err(write_error)?;
-    writer.finish().map_err(write_error)
+    })
+}
+
+/// Encodes `rgb` (`width × height` pixels, 3 bytes each) as PNG into `out`.
+pub(super) fn encode_png<W: Write>(
+    out: W,
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(), ::png::EncodingError> {
+    let mut encoder = ::png::Encoder::new(out, width, height);
+    encoder.set_color(::png::ColorType::Rgb);
+    encoder.set_depth(::png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()
 }
 
 /// Renders the figure and writes it to `path` as SVG.
