@@ -466,3 +466,66 @@ fn collapse_remedies_leave_out_what_the_run_already_does() {
     };
     assert_eq!(perp.collapse_remedies(None), "StableMax or weight decay");
 }
+
+/// A healthy run whose loss falls by six orders of magnitude under
+/// log-normal noise: steady decay is progress, the noise is not a spike.
+fn decaying(n: usize, seed: u64, sigma_after: f64) -> Synth {
+    let mut rng = Rng::new(seed);
+    let loss: Vec<f64> = (0..n)
+        .map(|i| {
+            let sigma = if i < n / 2 { 0.05 } else { sigma_after };
+            10f64.powf(-6.0 * i as f64 / n as f64) * (sigma * rng.normal()).exp()
+        })
+        .collect();
+    let acc: Vec<f64> = (0..n)
+        .map(|i| (i as f64 / (0.3 * n as f64)).min(1.0))
+        .collect();
+    Synth::new(10)
+        .series("train/loss", &loss)
+        .series("train/acc", &acc)
+        .series("test/acc", &acc)
+}
+
+#[test]
+fn loss_falling_by_orders_of_magnitude_is_progress_not_a_stall() {
+    for seed in 0..5 {
+        let events = analyze(&decaying(1500, seed, 0.05).build());
+        assert!(
+            events.iter().all(|e| !matches!(
+                e.kind,
+                EventKind::Stall | EventKind::Stuck | EventKind::LossSpike
+            )),
+            "seed {seed}: {events:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_jump_into_a_noisier_stretch_is_not_a_spike() {
+    // The noise grows twentyfold halfway: the first points of the noisy
+    // half stand out against the quiet half, not against what follows.
+    for seed in 0..5 {
+        let events = analyze(&decaying(1500, seed, 1.0).build());
+        assert!(
+            events.iter().all(|e| e.kind != EventKind::LossSpike),
+            "seed {seed}: {events:#?}"
+        );
+    }
+    // A real spike in the quiet half still is one.
+    let mut loss: Vec<f64> = (0..1500)
+        .map(|i| 10f64.powf(-6.0 * i as f64 / 1500.0))
+        .collect();
+    loss[600] *= 1e4;
+    let acc: Vec<f64> = (0..1500).map(|i| (i as f64 / 450.0).min(1.0)).collect();
+    let synth = Synth::new(10)
+        .series("train/loss", &loss)
+        .series("train/acc", &acc)
+        .series("test/acc", &acc);
+    let events = analyze(&synth.build());
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::LossSpike && e.step == 6000),
+        "{events:#?}"
+    );
+}
