@@ -10,13 +10,15 @@
 //! the whole cell is darkened: those are the region boundaries. The
 //! anchors A, B, C are marked on every map.
 
-use std::fs::File;
 use std::path::Path;
 
 use plotters::prelude::*;
 
 use super::palette::{category, category_edge, Palette};
-use super::png::{encode_png, register_embedded_font, text, write_png, DrawError};
+use super::png::{
+    create, encode_png, register_embedded_font, render_error, text, write_bytes, write_png,
+    DrawError,
+};
 use super::ExportError;
 use crate::run::map::{CLASS_MAP, REGION_MAP};
 use crate::run::GridMap;
@@ -120,20 +122,10 @@ pub fn export_map_png(
     palette: &Palette,
     path: &Path,
 ) -> Result<(), ExportError> {
-    let file = File::create(path).map_err(|error| ExportError::Write {
-        path: path.to_path_buf(),
-        error,
-    })?;
+    let file = create(path)?;
     let (rgb, w, h) = render_maps(run, store, steps, colour, palette)
         .map_err(|message| render_error(path, message))?;
     write_png(file, path, &rgb, w, h)
-}
-
-fn render_error(path: &Path, message: String) -> ExportError {
-    ExportError::Render {
-        path: path.to_path_buf(),
-        message,
-    }
 }
 
 /// Renders the maps and writes them to `path` as SVG: the same picture as
@@ -150,7 +142,7 @@ pub fn export_map_svg(
     path: &Path,
 ) -> Result<(), ExportError> {
     use base64::Engine as _;
-    use std::io::Write as _;
+    let file = create(path)?;
     let (rgb, w, h) = render_maps(run, store, steps, colour, palette)
         .map_err(|message| render_error(path, message))?;
     let mut png = Vec::new();
@@ -164,12 +156,7 @@ pub fn export_map_svg(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n<title>{title}</title>\n<image width=\"{w}\" height=\"{h}\" href=\"data:image/png;base64,{}\"/>\n</svg>\n",
         base64::engine::general_purpose::STANDARD.encode(&png)
     );
-    let write_error = |error| ExportError::Write {
-        path: path.to_path_buf(),
-        error,
-    };
-    let mut file = File::create(path).map_err(write_error)?;
-    file.write_all(svg.as_bytes()).map_err(write_error)
+    write_bytes(file, path, svg.as_bytes())
 }
 
 /// `s` as XML character data: markup characters escaped, and control and

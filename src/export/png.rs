@@ -119,12 +119,32 @@ fn xml_safe(svg: String) -> String {
         .collect()
 }
 
-fn create(path: &Path) -> Result<File, ExportError> {
-    // Create the file first: an unwritable path fails before any drawing.
+/// Creates the output file; called before drawing, so an unwritable path
+/// fails before any work.
+pub(super) fn create(path: &Path) -> Result<File, ExportError> {
     File::create(path).map_err(|error| ExportError::Write {
         path: path.to_path_buf(),
         error,
     })
+}
+
+/// The error of a drawing of `path` that failed with `message`.
+pub(super) fn render_error(path: &Path, message: String) -> ExportError {
+    ExportError::Render {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Writes `bytes` to the open `file` at `path`.
+pub(super) fn write_bytes(file: File, path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let mut out = BufWriter::new(file);
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|error| ExportError::Write {
+            path: path.to_path_buf(),
+            error,
+        })
 }
 
 /// Renders the figure and writes it to `path` as PNG.
@@ -136,11 +156,7 @@ pub fn export_png(
     fig: &Figure,
 ) -> Result<(), ExportError> {
     let file = create(path)?;
-    let render_error = |message| ExportError::Render {
-        path: path.to_path_buf(),
-        message,
-    };
-    let rgb = render(run, store, events, fig).map_err(render_error)?;
+    let rgb = render(run, store, events, fig).map_err(|m| render_error(path, m))?;
     write_png(file, path, &rgb, fig.width, fig.height)
 }
 
@@ -183,17 +199,8 @@ pub fn export_svg(
     fig: &Figure,
 ) -> Result<(), ExportError> {
     let file = create(path)?;
-    let svg = render_svg(run, store, events, fig).map_err(|message| ExportError::Render {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    let mut out = BufWriter::new(file);
-    out.write_all(svg.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|error| ExportError::Write {
-            path: path.to_path_buf(),
-            error,
-        })
+    let svg = render_svg(run, store, events, fig).map_err(|m| render_error(path, m))?;
+    write_bytes(file, path, svg.as_bytes())
 }
 
 /// A text style in the embedded font.
